@@ -1,0 +1,16 @@
+# The gateway image. Elasticsearch runs in its own container (see docker-compose.yml).
+FROM python:3.11-slim
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY gateway ./gateway
+COPY index_templates ./index_templates
+RUN pip install --no-cache-dir -e . && useradd --system --home /app gateway && mkdir -p /app/.state \
+    && chown gateway /app/.state
+USER gateway
+
+ENV GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8443 GATEWAY_STATE_DIR=/app/.state
+EXPOSE 8443
+HEALTHCHECK --interval=10s --timeout=3s --retries=12 \
+  CMD python -c "import ssl,urllib.request as u; u.urlopen('https://127.0.0.1:8443/readyz', context=ssl._create_unverified_context(), timeout=2)"
+CMD ["gateway", "serve"]

@@ -1,0 +1,53 @@
+# The two commands of the Quick start are `make run` and `make test`; everything else is optional.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# The demo tenant of the original documentation; set TENANT_ID to serve another one.
+export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
+
+.PHONY: help run test lint prereqs es-start es-stop es-status clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+prereqs: ## install Java 17+ and Maven with apt when they are missing (needed for the embedded Elasticsearch)
+	@if [ -n "$$ES_URL" ]; then exit 0; fi; \
+	missing=""; \
+	command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing (or set ES_URL to an existing Elasticsearch)"; exit 1; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: prereqs $(STAMP) ## start Elasticsearch (unless ES_URL), apply templates, serve https://127.0.0.1:8443
+	$(VENV)/bin/gateway up
+
+test: prereqs $(STAMP) lint ## lint, then the whole suite against a real Elasticsearch it starts and stops
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(VENV)/bin/ruff check gateway tests
+	$(VENV)/bin/ruff format --check gateway tests
+	$(VENV)/bin/mypy
+
+es-start: prereqs $(STAMP) ## start the embedded Elasticsearch in the background (port 9200)
+	$(VENV)/bin/gateway es start
+es-stop: $(STAMP) ## stop it
+	$(VENV)/bin/gateway es stop
+es-status: $(STAMP) ## is it running?
+	$(VENV)/bin/gateway es status
+
+clean: es-stop ## remove the virtualenv, local state and build output
+	rm -rf $(VENV) .state embedded-es/target .pytest_cache .mypy_cache .ruff_cache

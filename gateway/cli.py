@@ -1,0 +1,205 @@
+"""The ``gateway`` command: serve the API, run the local stack, control the embedded Elasticsearch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from gateway.app import create_app
+from gateway.es import embedded
+from gateway.es.client import build_client
+from gateway.es.templates import apply_templates, load_templates
+from gateway.settings import Settings
+from gateway.tls import ensure_certificate
+
+log = logging.getLogger("gateway")
+
+
+def _fail(message: str) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with command-line overrides; a readable error instead of a trace."""
+    try:
+        base = Settings()  # type: ignore[call-arg]  # fields come from the environment
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        _fail(f"invalid configuration: {problems}")
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=updates) if updates else base
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ingest-gateway")
+def main() -> None:
+    """ingest-gateway: API keys, passthrough search and ingestion in front of Elasticsearch.
+
+    Configuration comes from environment variables (see the README's table); options override them.
+    """
+
+
+# --- serving --------------------------------------------------------------------------------------------
+
+
+def serve(settings: Settings) -> None:
+    ssl: dict[str, str] = {}
+    if settings.tls:
+        cert, key = ensure_certificate(settings)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    scheme = "https" if settings.tls else "http"
+    log.info(
+        "serving on %s://%s:%d (Elasticsearch: %s)", scheme, settings.host, settings.port, settings.es_url
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # our own access log records route templates, never raw paths with keys
+        log_config=None,
+        server_header=False,
+        **ssl,  # type: ignore[arg-type]
+    )
+
+
+@main.command("serve")
+@click.option("--host", help="Address to bind [GATEWAY_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port to bind [GATEWAY_PORT, default 8443]; run replicas on others.")
+@click.option("--no-tls", is_flag=True, help="Serve plain HTTP (behind a TLS-terminating proxy).")
+def serve_command(host: str | None, port: int | None, no_tls: bool) -> None:
+    """Serve the gateway API against the Elasticsearch at ES_URL."""
+    _configure_logging()
+    serve(load_settings(host=host, port=port, tls=False if no_tls else None))
+
+
+@main.command("up")
+@click.option("--port", type=int, help="Gateway port [GATEWAY_PORT, default 8443].")
+def up_command(port: int | None) -> None:
+    """Run the local stack: embedded Elasticsearch (unless ES_URL is set), templates, gateway.
+
+    Ctrl-C stops the gateway and the Elasticsearch node this command started.
+    """
+    _configure_logging()
+    settings = load_settings(port=port)
+    node: embedded.NodeConfig | None = None
+    if "es_url" not in settings.model_fields_set:
+        node = embedded.NodeConfig(settings.es_data_dir, settings.embedded_es_port)
+        already_running = embedded.status(node) is not None
+        click.echo(f"starting embedded Elasticsearch {embedded.pinned_version()} (log: {node.log_file}) ...")
+        try:
+            running = embedded.start(node)
+        except embedded.EmbeddedEsError as exc:
+            _fail(str(exc))
+        settings = settings.model_copy(update={"es_url": running.url})
+        if already_running:
+            node = None  # not ours to stop
+    try:
+        report = asyncio.run(_apply_templates(settings))
+        click.echo(f"index templates: {len(report)} checked")
+        serve(settings)
+    finally:
+        if node is not None:
+            click.echo("stopping embedded Elasticsearch ...")
+            embedded.stop(node)
+
+
+# --- templates ------------------------------------------------------------------------------------------
+
+
+async def _apply_templates(settings: Settings) -> dict[str, str]:
+    es = build_client(settings)
+    try:
+        return await apply_templates(es, load_templates(settings.templates_dir))
+    finally:
+        await es.close()
+
+
+@main.group("templates")
+def templates_group() -> None:
+    """Index templates (index_templates/*.json)."""
+
+
+@templates_group.command("apply")
+def templates_apply() -> None:
+    """Apply every index template (idempotent) and create the indices they name."""
+    settings = load_settings()
+    for name, outcome in asyncio.run(_apply_templates(settings)).items():
+        click.echo(f"{name}: {outcome}")
+
+
+# --- embedded Elasticsearch -----------------------------------------------------------------------------
+
+
+def _node_options(func: Any) -> Any:
+    func = click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="EMBEDDED_ES_DATA_DIR",
+        help="Node home: data, logs, pid file [default: $GATEWAY_STATE_DIR/elasticsearch].",
+    )(func)
+    func = click.option(
+        "--port", type=int, envvar="EMBEDDED_ES_PORT", default=9200, show_default=True, help="HTTP port."
+    )(func)
+    return func
+
+
+def _node_config(data_dir: Path | None, port: int, **extra: Any) -> embedded.NodeConfig:
+    if data_dir is None:
+        import os
+
+        data_dir = Path(os.environ.get("GATEWAY_STATE_DIR", ".state")) / "elasticsearch"
+    return embedded.NodeConfig(data_dir=data_dir, port=port, **extra)
+
+
+@main.group("es")
+def es_group() -> None:
+    """The embedded single-node Elasticsearch (for development, tests and demos)."""
+
+
+@es_group.command("start")
+@_node_options
+@click.option("--heap", default="1g", show_default=True, help="Maximum JVM heap.")
+def es_start(data_dir: Path | None, port: int, heap: str) -> None:
+    """Start the node and wait until it serves (first run downloads it from Maven Central)."""
+    config = _node_config(data_dir, port, heap=heap)
+    click.echo(f"starting Elasticsearch {embedded.pinned_version()} on port {port} (log: {config.log_file})")
+    try:
+        node = embedded.start(config)
+    except embedded.EmbeddedEsError as exc:
+        _fail(str(exc))
+    click.echo(f"ready: {node.url} (pid {node.pid}, log {node.log_file})")
+
+
+@es_group.command("stop")
+@_node_options
+def es_stop(data_dir: Path | None, port: int) -> None:
+    """Stop the node started from this data dir; no process is left behind."""
+    stopped = embedded.stop(_node_config(data_dir, port))
+    click.echo("stopped" if stopped else "not running")
+
+
+@es_group.command("status")
+@_node_options
+def es_status(data_dir: Path | None, port: int) -> None:
+    """Tell whether the node runs and serves; exit code 3 when it does not run."""
+    node = embedded.status(_node_config(data_dir, port))
+    if node is None:
+        click.echo("not running")
+        sys.exit(3)
+    state = "ready" if node.ready else "starting or unhealthy"
+    click.echo(f"running: {node.url} (pid {node.pid}, {state}, log {node.log_file})")

@@ -1,0 +1,32 @@
+"""Builds the AsyncElasticsearch client from settings (plain, basic auth, API key, custom CA)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from gateway.settings import Settings
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "request_timeout": settings.es_request_timeout,
+        # Retries only on connection errors and timeouts; a 4xx is the caller's problem, not a blip.
+        "max_retries": 2,
+        "retry_on_timeout": False,
+    }
+    if settings.es_username is not None and settings.es_password is not None:
+        options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if settings.es_api_key is not None:
+        options["api_key"] = settings.es_api_key.get_secret_value()
+    if settings.es_ca_certs is not None:
+        options["ca_certs"] = str(settings.es_ca_certs)
+    if not settings.es_verify_certs:
+        options["verify_certs"] = False
+        options["ssl_show_warn"] = False
+    return options
+
+
+def build_client(settings: Settings) -> AsyncElasticsearch:
+    return AsyncElasticsearch(settings.es_url, **client_options(settings))

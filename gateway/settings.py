@@ -1,0 +1,79 @@
+"""Gateway configuration, read once from the environment (or a .env file) and validated up front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway. Environment variable names are given by each field's alias."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=True, validate_default=True
+    )
+
+    # --- tenancy ---
+    tenant_id: UUID = Field(alias="TENANT_ID", description="The tenant this deployment serves (a UUID).")
+    tenant_name: str = Field(
+        "autonomous-iam", alias="TENANT_NAME", description="Tenant name used as the index-name prefix."
+    )
+
+    # --- Elasticsearch ---
+    es_url: str = Field("http://127.0.0.1:9200", alias="ES_URL", description="Elasticsearch URL.")
+    es_username: str | None = Field(None, alias="ES_USERNAME", description="Basic-auth user.")
+    es_password: SecretStr | None = Field(None, alias="ES_PASSWORD", description="Basic-auth password.")
+    es_api_key: SecretStr | None = Field(None, alias="ES_API_KEY", description="Elasticsearch API key.")
+    es_ca_certs: Path | None = Field(None, alias="ES_CA_CERTS", description="CA bundle for an HTTPS cluster.")
+    es_verify_certs: bool = Field(
+        True, alias="ES_VERIFY_CERTS", description="Verify the cluster certificate."
+    )
+    es_request_timeout: float = Field(
+        10.0, gt=0, alias="ES_REQUEST_TIMEOUT", description="Seconds before an Elasticsearch call fails."
+    )
+
+    # --- HTTP server ---
+    host: str = Field("127.0.0.1", alias="GATEWAY_HOST", description="Address to bind.")
+    port: int = Field(8443, ge=0, le=65535, alias="GATEWAY_PORT", description="Port to bind.")
+    tls: bool = Field(
+        True, alias="GATEWAY_TLS", description="Serve HTTPS (false: plain HTTP behind a proxy)."
+    )
+    tls_cert: Path | None = Field(None, alias="GATEWAY_TLS_CERT", description="PEM certificate chain.")
+    tls_key: Path | None = Field(None, alias="GATEWAY_TLS_KEY", description="PEM private key.")
+
+    # --- local state ---
+    state_dir: Path = Field(
+        Path(".state"),
+        alias="GATEWAY_STATE_DIR",
+        description="Where the self-signed certificate and the embedded node's data live.",
+    )
+    templates_dir: Path = Field(
+        REPO_ROOT / "index_templates", alias="GATEWAY_TEMPLATES_DIR", description="Index template JSON files."
+    )
+    embedded_es_port: int = Field(
+        9200, ge=1, le=65535, alias="EMBEDDED_ES_PORT", description="HTTP port of the embedded node."
+    )
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("GATEWAY_TLS_CERT and GATEWAY_TLS_KEY must be set together")
+        if self.es_api_key is not None and self.es_username is not None:
+            raise ValueError("set either ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both")
+        if (self.es_username is None) != (self.es_password is None):
+            raise ValueError("ES_USERNAME and ES_PASSWORD must be set together")
+        return self
+
+    @property
+    def datasource_index(self) -> str:
+        return f"{self.tenant_name}_common_datasources_latest"
+
+    @property
+    def es_data_dir(self) -> Path:
+        return self.state_dir / "elasticsearch"

@@ -1,0 +1,98 @@
+"""Layered fixtures: one real Elasticsearch per session, a clean slate per test, apps built per test.
+
+Where Elasticsearch comes from, in order:
+1. ``ES_URL`` is set: use that cluster (tests delete and recreate the ``autonomous-iam_*`` indices there!);
+2. a Docker daemon answers: the official image at the pinned version, through testcontainers;
+3. otherwise: the embedded node (``embedded-es/``) on a free port with a temporary data dir.
+When none is possible the suite fails under ``CI`` and is skipped with the reason elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.es import embedded
+from gateway.settings import Settings
+from tests.helpers import TEST_TENANT_ID, free_port, make_settings
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:  # no client library, no socket, no daemon: all mean "no Docker"
+        return False
+    return True
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"no Elasticsearch for the test suite: {reason}", pytrace=False)
+    pytest.skip(f"no Elasticsearch: {reason}")
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("ES_URL"):
+        yield url
+        return
+    if _docker_answers():
+        from testcontainers.community.elasticsearch import ElasticSearchContainer
+
+        image = f"docker.elastic.co/elasticsearch/elasticsearch:{embedded.pinned_version()}"
+        with ElasticSearchContainer(image, mem_limit="2g") as container:
+            host = container.get_container_host_ip()
+            yield f"http://{host}:{container.get_exposed_port(container.port)}"
+        return
+    config = embedded.NodeConfig(tmp_path_factory.mktemp("es-node"), port=free_port())
+    try:
+        embedded.start(config)
+    except embedded.EmbeddedEsError as exc:
+        _unavailable(str(exc))
+    try:
+        yield config.url
+    finally:
+        embedded.stop(config)
+
+
+@pytest.fixture(scope="session")
+def es_session(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=30)
+    yield client
+    client.close()
+
+
+def _delete_test_indices(es: Elasticsearch) -> None:
+    # Named deletes only: clusters that require names for destructive actions still accept them.
+    names = list(es.indices.get(index="autonomous-iam_*,gateway-*", expand_wildcards="all"))
+    if names:
+        es.indices.delete(index=",".join(names))
+
+
+@pytest.fixture
+def es(es_session: Elasticsearch) -> Iterator[Elasticsearch]:
+    """The session's cluster, with every index the gateway owns removed before the test."""
+    _delete_test_indices(es_session)
+    yield es_session
+
+
+@pytest.fixture
+def settings(es: Elasticsearch, es_url: str, tmp_path: Path) -> Settings:
+    return make_settings(es_url=es_url, state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+__all__ = ["TEST_TENANT_ID"]

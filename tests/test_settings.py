@@ -1,0 +1,40 @@
+"""Configuration: fail fast with a readable message."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from tests.helpers import make_settings, run_cli
+
+
+def test_serve_without_tenant_id_names_the_variable() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TENANT_ID"}
+    result = run_cli("serve", env=env, timeout=60)
+    assert result.returncode == 1
+    assert "TENANT_ID" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tenant_id_must_be_a_uuid() -> None:
+    with pytest.raises(ValidationError, match=r"(?i)tenant_id"):
+        make_settings(tenant_id="not-a-uuid")
+
+
+def test_tls_cert_without_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="GATEWAY_TLS_KEY"):
+        make_settings(tls_cert=tmp_path / "cert.pem")
+
+
+def test_es_credentials_are_checked_for_consistency() -> None:
+    with pytest.raises(ValidationError, match="ES_PASSWORD"):
+        make_settings(es_username="elastic")
+    with pytest.raises(ValidationError, match="not both"):
+        make_settings(es_username="elastic", es_password="x", es_api_key="k")
+
+
+def test_datasource_index_uses_the_tenant_name() -> None:
+    assert make_settings().datasource_index == "autonomous-iam_common_datasources_latest"
