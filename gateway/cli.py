@@ -97,21 +97,20 @@ def up_command(port: int | None) -> None:
     _configure_logging()
     settings = load_settings(port=port)
     node: embedded.NodeConfig | None = None
-    if "es_url" not in settings.model_fields_set:
-        node = embedded.NodeConfig(settings.es_data_dir, settings.embedded_es_port)
-        already_running = embedded.status(node) is not None
-        click.echo(f"starting embedded Elasticsearch {embedded.pinned_version()} (log: {node.log_file}) ...")
-        try:
-            running = embedded.start(node)
-        except embedded.EmbeddedEsError as exc:
-            _fail(str(exc))
-        settings = settings.model_copy(update={"es_url": running.url})
-        if already_running:
-            node = None  # not ours to stop
     try:
+        if "es_url" not in settings.model_fields_set:
+            config = embedded.NodeConfig(settings.es_data_dir, settings.embedded_es_port)
+            if embedded.status(config) is None:
+                node = config  # ours to stop on the way out, even if start is interrupted
+            click.echo(
+                f"starting embedded Elasticsearch {embedded.pinned_version()} (log: {config.log_file})"
+            )
+            settings = settings.model_copy(update={"es_url": embedded.start(config).url})
         report = asyncio.run(_apply_templates(settings))
         click.echo(f"index templates: {len(report)} checked")
         serve(settings)
+    except embedded.EmbeddedEsError as exc:
+        _fail(str(exc))
     finally:
         if node is not None:
             click.echo("stopping embedded Elasticsearch ...")

@@ -49,6 +49,11 @@ class NodeConfig:
     port: int = 9200
     heap: str = "1g"
     start_timeout: float = 180.0
+    launcher_dir: Path = LAUNCHER_DIR
+
+    def __post_init__(self) -> None:
+        # The JVM runs with the data dir as its working directory: every path handed to it is absolute.
+        object.__setattr__(self, "data_dir", self.data_dir.resolve())
 
     @property
     def url(self) -> str:
@@ -208,7 +213,7 @@ def start(config: NodeConfig) -> NodeStatus:
         )
     java = find_java()
     check_java(java)
-    classpath = launcher_classpath()
+    classpath = launcher_classpath(config.launcher_dir)
     config.log_file.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = config.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +230,7 @@ def start(config: NodeConfig) -> NodeStatus:
         "-cp",
         classpath,
         MAIN_CLASS,
-        f"path.home={config.data_dir.resolve()}",
+        f"path.home={config.data_dir}",
         f"cluster.name={CLUSTER_NAME}",
         f"http.port={config.port}",
     ]
