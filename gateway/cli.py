@@ -13,9 +13,12 @@ import uvicorn
 from pydantic import ValidationError
 
 from gateway.app import create_app
+from gateway.auth.passwords import PasswordHasher, WeakPassword
+from gateway.auth.users import User, UserExists, UserStore, create_user
 from gateway.es import embedded
 from gateway.es.client import build_client
 from gateway.es.templates import apply_templates, load_templates
+from gateway.seed import ensure_demo_admin
 from gateway.settings import Settings
 from gateway.tls import ensure_certificate
 
@@ -106,8 +109,7 @@ def up_command(port: int | None) -> None:
                 f"starting embedded Elasticsearch {embedded.pinned_version()} (log: {config.log_file})"
             )
             settings = settings.model_copy(update={"es_url": embedded.start(config).url})
-        report = asyncio.run(_apply_templates(settings))
-        click.echo(f"index templates: {len(report)} checked")
+        asyncio.run(_prepare_demo(settings))
         serve(settings)
     except embedded.EmbeddedEsError as exc:
         _fail(str(exc))
@@ -115,6 +117,16 @@ def up_command(port: int | None) -> None:
         if node is not None:
             click.echo("stopping embedded Elasticsearch ...")
             embedded.stop(node)
+
+
+async def _prepare_demo(settings: Settings) -> None:
+    es = build_client(settings)
+    try:
+        report = await apply_templates(es, load_templates(settings.templates_dir))
+        click.echo(f"index templates: {len(report)} checked")
+        await ensure_demo_admin(es, settings.admin_group)
+    finally:
+        await es.close()
 
 
 # --- templates ------------------------------------------------------------------------------------------
@@ -139,6 +151,50 @@ def templates_apply() -> None:
     settings = load_settings()
     for name, outcome in asyncio.run(_apply_templates(settings)).items():
         click.echo(f"{name}: {outcome}")
+
+
+# --- users ---------------------------------------------------------------------------------------------
+
+
+async def _create_user(settings: Settings, username: str, password: str, **fields: Any) -> User:
+    es = build_client(settings)
+    try:
+        await apply_templates(es, load_templates(settings.templates_dir))
+        return await create_user(UserStore(es), PasswordHasher(), username, password, **fields)
+    finally:
+        await es.close()
+
+
+@main.group("users")
+def users_group() -> None:
+    """Administrator accounts (stored in Elasticsearch, passwords hashed with Argon2id)."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--admin/--no-admin", default=True, show_default=True, help="Add to the admin group.")
+@click.option("--display-name", help="Display name [default: the username].")
+@click.option("--gid-number", default="999", show_default=True, help="gidNumber shown in login responses.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(
+    username: str, admin: bool, display_name: str | None, gid_number: str, password_stdin: bool
+) -> None:
+    """Create a user; the password is prompted for (hidden) unless --password-stdin is given."""
+    settings = load_settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    groups = ("Zoran User", settings.admin_group) if admin else ("Zoran User",)
+    try:
+        user = asyncio.run(
+            _create_user(
+                settings, username, password, display_name=display_name, groups=groups, gid_number=gid_number
+            )
+        )
+    except (UserExists, WeakPassword) as exc:
+        _fail(str(exc))
+    click.echo(f"created {user.username} (groups: {', '.join(user.groups)})")
 
 
 # --- embedded Elasticsearch -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ optionally with ``details``. No stack trace ever reaches a client.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -80,7 +81,14 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def es_reason(exc: ApiError) -> str:
     """The most specific reason Elasticsearch gave, e.g. the root cause of a search failure."""
-    info = exc.info if isinstance(exc.info, dict) else {}
+    info: Any = exc.info
+    if isinstance(info, bytes | str):  # the passthrough client hands back raw bytes
+        try:
+            info = json.loads(info)
+        except ValueError:
+            info = {}
+    if not isinstance(info, dict):
+        info = {}
     error = info.get("error")
     if isinstance(error, dict):
         causes = error.get("root_cause") or []

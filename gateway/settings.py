@@ -60,12 +60,60 @@ class Settings(BaseSettings):
         9200, ge=1, le=65535, alias="EMBEDDED_ES_PORT", description="HTTP port of the embedded node."
     )
 
+    # --- admin authentication ---
+    admin_group: str = Field(
+        "Zoran Admin", alias="GATEWAY_ADMIN_GROUP", description="Group whose members may administer keys."
+    )
+    admin_username: str | None = Field(
+        None, alias="GATEWAY_ADMIN_USERNAME", description="First admin, created at start if missing."
+    )
+    admin_password: SecretStr | None = Field(
+        None, alias="GATEWAY_ADMIN_PASSWORD", description="Password of that first admin."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        alias="GATEWAY_JWT_SECRET",
+        min_length=32,
+        description="HS256 key for admin tokens, the same on every replica (else generated once).",
+    )
+    token_ttl_minutes: int = Field(
+        30, ge=1, le=24 * 60, alias="GATEWAY_TOKEN_TTL_MINUTES", description="Admin token lifetime."
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT", description="Failed logins before 429."
+    )
+    login_max_failures_per_client: int = Field(
+        20, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT", description="Same, per client address."
+    )
+    login_failure_window_seconds: float = Field(
+        300, gt=0, alias="GATEWAY_LOGIN_FAILURE_WINDOW_SECONDS", description="How long a failure counts."
+    )
+
+    # --- API keys ---
+    api_key_secret: SecretStr | None = Field(
+        None,
+        alias="GATEWAY_API_KEY_SECRET",
+        min_length=32,
+        description="HMAC-SHA-256 key for stored key digests; the same on every replica (else generated).",
+    )
+    key_cache_ttl_seconds: float = Field(
+        60, gt=0, alias="GATEWAY_KEY_CACHE_TTL_SECONDS", description="How long a verified key stays cached."
+    )
+    revocation_window_seconds: float = Field(
+        1.0,
+        gt=0,
+        alias="GATEWAY_REVOCATION_WINDOW_SECONDS",
+        description="Bound on how long another replica may still accept a revoked key.",
+    )
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("GATEWAY_TLS_CERT and GATEWAY_TLS_KEY must be set together")
         if self.es_api_key is not None and self.es_username is not None:
             raise ValueError("set either ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both")
+        if (self.admin_username is None) != (self.admin_password is None):
+            raise ValueError("GATEWAY_ADMIN_USERNAME and GATEWAY_ADMIN_PASSWORD must be set together")
         if (self.es_username is None) != (self.es_password is None):
             raise ValueError("ES_USERNAME and ES_PASSWORD must be set together")
         return self

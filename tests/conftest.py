@@ -22,6 +22,8 @@ from gateway.es import embedded
 from gateway.settings import Settings
 from tests.helpers import TEST_TENANT_ID, free_port, make_settings
 
+ES_TEST_TIMEOUT = 30.0
+
 
 def _docker_answers() -> bool:
     try:
@@ -86,7 +88,7 @@ def es(es_session: Elasticsearch) -> Iterator[Elasticsearch]:
 
 @pytest.fixture
 def settings(es: Elasticsearch, es_url: str, tmp_path: Path) -> Settings:
-    return make_settings(es_url=es_url, state_dir=tmp_path / "state")
+    return make_settings(es_url=es_url, state_dir=tmp_path / "state", es_request_timeout=ES_TEST_TIMEOUT)
 
 
 @pytest.fixture

@@ -9,9 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from gateway.settings import Settings
 
 TEST_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
+OTHER_TENANT_ID = "11111111-2222-4333-8444-555555555555"
+ADMIN_USER = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery"
+DOCUMENTED_SEARCH = {
+    "query": {
+        "sort": [{"datasource_id.keyword": {"order": "desc"}}],
+        "size": 10,
+        "track_total_hits": True,
+        "query": {"match_all": {}},
+    }
+}
 
 
 def free_port() -> int:
@@ -22,7 +35,12 @@ def free_port() -> int:
 
 
 def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"tenant_id": TEST_TENANT_ID, "tls": False}
+    values: dict[str, Any] = {
+        "tenant_id": TEST_TENANT_ID,
+        "tls": False,
+        "admin_username": ADMIN_USER,
+        "admin_password": ADMIN_PASSWORD,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -39,4 +57,29 @@ def run_cli(
         timeout=timeout,
         check=False,
         cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client: TestClient, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> str:
+    response = client.post("/api/authentication/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def create_key(client: TestClient, token: str, **fields: str) -> str:
+    body = {"name": "Ingest Key", "description": "for tests", "expiration": "2099-01-02", **fields}
+    response = client.post("/api/admin/createApiToken", json=body, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    key: str = response.json()["token"]
+    return key
+
+
+def search(client: TestClient, headers: dict[str, str], body: Any = None) -> Any:
+    return client.post(
+        "/jas/datasource/search", json=DOCUMENTED_SEARCH if body is None else body, headers=headers
     )

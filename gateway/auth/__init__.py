@@ -1,0 +1,1 @@
+"""Admin users and passwords, admin tokens (JWT), API keys and their verification cache."""

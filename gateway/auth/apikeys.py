@@ -1,0 +1,205 @@
+"""API keys: generation, keyed hashing, expiration rules, and their records in ``gateway-api-keys``.
+
+A key is a random UUID, shown once. Only ``HMAC-SHA-256(server secret, key)`` is stored, and it doubles as
+the record's document id, so verification is one real-time GET by id. Records carry a separate random,
+non-secret ``id`` and a 4-character ``hint`` for lists and the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+API_KEYS_INDEX = "gateway-api-keys"
+STATE_INDEX = "gateway-state"
+REVOCATIONS_DOC = "api-key-revocations"
+
+
+class InvalidExpiration(ValueError):
+    """An expiration that is malformed or not in the future."""
+
+
+def generate_key() -> str:
+    return str(uuid.uuid4())
+
+
+def key_digest(secret: bytes, key: str) -> str:
+    return hmac.new(secret, key.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def parse_expiration(value: str, now: dt.datetime) -> dt.datetime:
+    """When a key stops working (exclusive). A date is valid through the end of that day, UTC."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        else:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            expires = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise InvalidExpiration(
+            f"expiration {value!r} is not a date (YYYY-MM-DD) or an ISO-8601 date-time"
+        ) from exc
+    if expires <= now:
+        raise InvalidExpiration(f"expiration {value!r} is in the past")
+    return expires.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    id: str
+    digest: str
+    tenant_id: str
+    name: str
+    description: str
+    expiration: str
+    expires_at: str
+    revoked: bool
+    creator: str
+    modifier: str
+    created: str
+    modified: str
+    hint: str
+    last_used: str | None = None
+
+    def is_valid(self, now: dt.datetime) -> bool:
+        return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
+
+    def verify_view(self, now: dt.datetime) -> dict[str, Any]:
+        """The body of ``verifyApiToken``, as the original returns it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "expiration": self.expiration,
+            "is_valid": self.is_valid(now),
+            "creator": self.creator,
+            "modifier": self.modifier,
+        }
+
+    def list_view(self, now: dt.datetime) -> dict[str, Any]:
+        """A ``getTokens`` entry: everything but the digest; the key itself is never retrievable."""
+        return {
+            "id": self.id,
+            "hint": self.hint,
+            **self.verify_view(now),
+            "tenant_id": self.tenant_id,
+            "created": self.created,
+            "modified": self.modified,
+            "expires_at": self.expires_at,
+            "last_used": self.last_used,
+        }
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> ApiKeyRecord:
+        values: dict[str, Any] = {name: doc.get(name) for name in cls.__dataclass_fields__}
+        return cls(**values)
+
+
+def new_record(
+    key: str,
+    secret: bytes,
+    tenant_id: str,
+    name: str,
+    description: str,
+    expiration: str,
+    expires: dt.datetime,
+    creator: str,
+    now: dt.datetime,
+) -> ApiKeyRecord:
+    stamp = now.isoformat()
+    return ApiKeyRecord(
+        id=uuid.uuid4().hex,
+        digest=key_digest(secret, key),
+        tenant_id=tenant_id,
+        name=name,
+        description=description,
+        expiration=expiration,
+        expires_at=expires.isoformat(),
+        revoked=False,
+        creator=creator,
+        modifier=creator,
+        created=stamp,
+        modified=stamp,
+        hint=key[-4:],
+    )
+
+
+class ApiKeyStore:
+    def __init__(self, es: AsyncElasticsearch) -> None:
+        self._es = es
+
+    async def create(self, record: ApiKeyRecord) -> None:
+        await self._es.create(index=API_KEYS_INDEX, id=record.digest, document=record.to_doc(), refresh=True)
+
+    async def get(self, digest: str) -> ApiKeyRecord | None:
+        try:
+            found = await self._es.get(index=API_KEYS_INDEX, id=digest)
+        except NotFoundError:
+            return None
+        return ApiKeyRecord.from_doc(found["_source"])
+
+    async def find_by_id(self, tenant_id: str, key_id: str) -> ApiKeyRecord | None:
+        found = await self._es.search(
+            index=API_KEYS_INDEX,
+            query={"bool": {"filter": [{"term": {"id": key_id}}, {"term": {"tenant_id": tenant_id}}]}},
+            size=1,
+        )
+        hits = found["hits"]["hits"]
+        return ApiKeyRecord.from_doc(hits[0]["_source"]) if hits else None
+
+    async def list(self, tenant_id: str, name: str | None, offset: int, size: int) -> list[ApiKeyRecord]:
+        filters: list[dict[str, Any]] = [{"term": {"tenant_id": tenant_id}}]
+        must: list[dict[str, Any]] = (
+            [{"match": {"name.text": {"query": name, "operator": "and"}}}] if name else []
+        )
+        found = await self._es.search(
+            index=API_KEYS_INDEX,
+            query={"bool": {"filter": filters, "must": must}},
+            sort=[{"created": "desc"}, {"id": "asc"}],
+            from_=offset,
+            size=size,
+        )
+        return [ApiKeyRecord.from_doc(hit["_source"]) for hit in found["hits"]["hits"]]
+
+    async def revoke(self, record: ApiKeyRecord, modifier: str, now: dt.datetime) -> ApiKeyRecord:
+        updated = replace(record, revoked=True, modifier=modifier, modified=now.isoformat())
+        await self._es.update(
+            index=API_KEYS_INDEX,
+            id=record.digest,
+            doc={"revoked": True, "modifier": modifier, "modified": updated.modified},
+            refresh=True,
+        )
+        await self.bump_revocations(now)
+        return updated
+
+    async def delete(self, record: ApiKeyRecord, now: dt.datetime) -> None:
+        await self._es.delete(index=API_KEYS_INDEX, id=record.digest, refresh=True)
+        await self.bump_revocations(now)
+
+    async def touch(self, digest: str, now: dt.datetime) -> None:
+        await self._es.update(index=API_KEYS_INDEX, id=digest, doc={"last_used": now.isoformat()})
+
+    async def bump_revocations(self, now: dt.datetime) -> None:
+        """Every replica polls this document; a new generation drops their cached keys.
+
+        The generation is random rather than a counter, so a recreated index can never repeat an old value.
+        """
+        document = {"generation": uuid.uuid4().hex, "changed": now.isoformat()}
+        await self._es.index(index=STATE_INDEX, id=REVOCATIONS_DOC, document=document)
+
+    async def revocation_generation(self) -> str:
+        try:
+            found = await self._es.get(index=STATE_INDEX, id=REVOCATIONS_DOC)
+        except NotFoundError:
+            return ""
+        return str(found["_source"]["generation"])

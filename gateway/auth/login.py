@@ -1,0 +1,86 @@
+"""Admin login, token verification and renewal (``/api/authentication/*``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.auth.passwords import PasswordHasher
+from gateway.auth.throttle import LoginThrottle
+from gateway.auth.tokens import INVALID_TOKEN, decode_token, issue_token
+from gateway.auth.users import User, UserStore, normalize_username
+from gateway.errors import Forbidden, NotAuthenticated, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "Invalid username or password."
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+    def body(self) -> dict[str, Any]:
+        return {"user": self.user.profile(), "token": self.token}
+
+
+class Authenticator:
+    def __init__(
+        self,
+        users: UserStore,
+        hasher: PasswordHasher,
+        throttle: LoginThrottle,
+        jwt_key: bytes,
+        token_ttl: dt.timedelta,
+        admin_group: str,
+    ) -> None:
+        self.users = users
+        self.hasher = hasher
+        self.throttle = throttle
+        self._jwt_key = jwt_key
+        self._ttl = token_ttl
+        self.admin_group = admin_group
+
+    def _issue(self, user: User) -> LoginResult:
+        profile = {k: v for k, v in user.profile().items() if k != "controls"}
+        token = issue_token(self._jwt_key, user.username, profile, self._ttl, dt.datetime.now(dt.UTC))
+        return LoginResult(user, token)
+
+    async def login(self, username: str, password: str, client: str) -> LoginResult:
+        account = normalize_username(username)
+        wait = self.throttle.retry_after(account, client)
+        if wait is not None:  # refused before any hashing, so floods cost us nothing
+            raise TooManyRequests(
+                "Too many failed logins; try again later.", headers={"Retry-After": str(wait)}
+            )
+        user = await self.users.get(account)
+        usable = user is not None and not user.disabled
+        check = await self.hasher.verify_async(user.password_hash if usable and user else None, password)
+        if not check.ok or user is None or not usable:
+            self.throttle.record_failure(account, client)
+            log.info("failed login for an account from %s", client)
+            raise NotAuthenticated(BAD_CREDENTIALS)
+        self.throttle.record_success(account)
+        if check.needs_rehash:
+            await self.users.set_password_hash(user.username, await self.hasher.hash_async(password))
+            log.info("upgraded the password hash parameters of %s", user.username)
+        return self._issue(user)
+
+    async def user_for_token(self, token: str) -> tuple[User, dict[str, Any]]:
+        """The live user behind a bearer token: deleted or disabled users lose access at once."""
+        claims = decode_token(self._jwt_key, token)
+        user = await self.users.get(str(claims["sub"]))
+        if user is None or user.disabled:
+            raise NotAuthenticated(INVALID_TOKEN, headers={"WWW-Authenticate": "Bearer"})
+        return user, claims
+
+    def require_admin(self, user: User) -> User:
+        if self.admin_group not in user.groups:
+            raise Forbidden(f"Administering API keys needs membership of the '{self.admin_group}' group.")
+        return user
+
+    def renew(self, user: User) -> LoginResult:
+        return self._issue(user)

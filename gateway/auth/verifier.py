@@ -1,0 +1,147 @@
+"""Verifying API keys on the hot path: an in-memory cache that every replica keeps revocation-safe.
+
+A verified record is cached for ``key_cache_ttl_seconds``, but a cache hit is only trusted while this
+replica has confirmed the cluster's *revocation generation* within ``revocation_window_seconds``. A
+background task polls that generation several times per window; revoking or deleting a key changes it,
+and every replica then drops its cache. If polling fails (Elasticsearch away), cache hits stop being
+trusted and each call goes to Elasticsearch — the gateway fails closed, never open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from elasticsearch import ApiError, TransportError
+
+from gateway.auth.apikeys import ApiKeyRecord, ApiKeyStore, key_digest
+from gateway.errors import NotAuthenticated
+
+log = logging.getLogger(__name__)
+
+MAX_CACHED_KEYS = 10_000
+LAST_USED_EVERY = 60.0  # seconds between last_used writes per key: cheap, and precise enough
+INVALID_KEY = "Invalid API key or tenant."
+
+
+def invalid_key() -> NotAuthenticated:
+    return NotAuthenticated(INVALID_KEY, headers={"WWW-Authenticate": "ApiKey"})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    record: ApiKeyRecord
+    fetched: float
+    generation: str
+
+
+class ApiKeyVerifier:
+    def __init__(
+        self,
+        store: ApiKeyStore,
+        secret: bytes,
+        tenant_id: str,
+        cache_ttl: float,
+        revocation_window: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._secret = secret
+        self._tenant_id = tenant_id
+        self._ttl = cache_ttl
+        self._window = revocation_window
+        self._clock = clock
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._generation: str | None = None
+        self._synced_at = float("-inf")
+        self._last_touch: dict[str, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- the hot path ---------------------------------------------------------------------------------
+
+    async def verify(self, key: str, tenant_header: str | None) -> ApiKeyRecord:
+        digest = key_digest(self._secret, key)
+        now = self._clock()
+        record = self._cached(digest, now)
+        if record is None:
+            generation = self._generation
+            record = await self._store.get(digest)
+            if record is None:
+                raise invalid_key()
+            if generation == self._generation:  # no revocation seen while we were fetching
+                self._remember(digest, record, now, generation)
+        if not hmac.compare_digest(record.digest, digest):
+            raise invalid_key()
+        if record.tenant_id != self._tenant_id or not record.is_valid(dt.datetime.now(dt.UTC)):
+            raise invalid_key()
+        if tenant_header is not None and tenant_header.strip().lower() != record.tenant_id:
+            raise invalid_key()
+        self._maybe_touch(digest, now)
+        return record
+
+    def _cached(self, digest: str, now: float) -> ApiKeyRecord | None:
+        entry = self._cache.get(digest)
+        if entry is None:
+            return None
+        trusted = (
+            now - entry.fetched < self._ttl
+            and now - self._synced_at <= self._window
+            and entry.generation == self._generation
+        )
+        return entry.record if trusted else None
+
+    def _remember(self, digest: str, record: ApiKeyRecord, now: float, generation: str | None) -> None:
+        if generation is None:
+            return
+        self._cache[digest] = _Entry(record, now, generation)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > MAX_CACHED_KEYS:
+            self._cache.popitem(last=False)
+
+    def _maybe_touch(self, digest: str, now: float) -> None:
+        if now - self._last_touch.get(digest, float("-inf")) < LAST_USED_EVERY:
+            return
+        self._last_touch[digest] = now
+        if len(self._last_touch) > MAX_CACHED_KEYS:
+            self._last_touch.clear()
+        task = asyncio.get_running_loop().create_task(self._touch(digest))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _touch(self, digest: str) -> None:
+        try:
+            await self._store.touch(digest, dt.datetime.now(dt.UTC))
+        except (ApiError, TransportError) as exc:  # last_used is best effort
+            log.debug("could not record last_used: %s", type(exc).__name__)
+
+    # --- revocation -----------------------------------------------------------------------------------
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
+    async def sync(self) -> None:
+        generation = await self._store.revocation_generation()
+        if generation != self._generation:
+            self._cache.clear()
+            self._generation = generation
+        self._synced_at = self._clock()
+
+    async def watch(self) -> None:
+        """Poll the revocation generation until cancelled (runs for the app's lifetime)."""
+        interval = self._window / 4
+        while True:
+            with contextlib.suppress(ApiError, TransportError):
+                await self.sync()
+            await asyncio.sleep(interval)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)

@@ -1,0 +1,48 @@
+"""``/api/authentication/*``: admin login, token verification and renewal (original response shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from gateway.deps import SessionDep, StateDep
+
+router = APIRouter(prefix="/api/authentication", tags=["admin authentication"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request body"},
+    401: {"description": "Unknown user or wrong password (one generic message)"},
+    429: {"description": "Too many failed attempts for this account or client; see Retry-After"},
+}
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=256, examples=["bob.rodgers@forgerock.com"])
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/login", summary="Log in; returns the user and a bearer token", responses=ERRORS)
+async def login(body: LoginRequest, request: Request, state: StateDep) -> dict[str, Any]:
+    client = request.client.host if request.client else "unknown"
+    result = await state.authenticator.login(body.username, body.password, client)
+    return result.body()
+
+
+@router.get(
+    "/verify",
+    summary="The token's user, with its issue (iat) and expiry (exp) times",
+    responses={401: {"description": "Missing, invalid or expired token"}},
+)
+async def verify(session: SessionDep) -> dict[str, Any]:
+    return {"user": {**session.user.profile(), "iat": session.claims["iat"], "exp": session.claims["exp"]}}
+
+
+@router.post(
+    "/renewToken",
+    summary="A fresh token for the same user (same shape as login)",
+    responses={401: {"description": "Missing, invalid or expired token"}},
+)
+async def renew_token(session: SessionDep, state: StateDep) -> dict[str, Any]:
+    return state.authenticator.renew(session.user).body()
