@@ -17,17 +17,23 @@ from gateway.settings import Settings
 from gateway.state import GatewayState
 
 
-def get_state(request: Request) -> GatewayState:
+# Dependencies are async on purpose: FastAPI runs plain ``def`` dependencies in a worker thread, which
+# costs more than everything else a request does.
+def _state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 
 
-def get_settings(request: Request) -> Settings:
-    return get_state(request).settings
+async def get_state(request: Request) -> GatewayState:
+    return _state(request)
 
 
-def get_es(request: Request) -> AsyncElasticsearch:
-    return get_state(request).es
+async def get_settings(request: Request) -> Settings:
+    return _state(request).settings
+
+
+async def get_es(request: Request) -> AsyncElasticsearch:
+    return _state(request).es
 
 
 StateDep = Annotated[GatewayState, Depends(get_state)]

@@ -97,4 +97,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def own_node(tmp_path: Path) -> Iterator[embedded.NodeConfig]:
+    """A second, private node that a test may stop and start; always stopped afterwards."""
+    config = embedded.NodeConfig(tmp_path / "node", port=free_port(), heap="512m")
+    yield config
+    embedded.stop(config)
+
+
 __all__ = ["TEST_TENANT_ID"]

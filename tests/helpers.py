@@ -83,3 +83,32 @@ def search(client: TestClient, headers: dict[str, str], body: Any = None) -> Any
     return client.post(
         "/jas/datasource/search", json=DOCUMENTED_SEARCH if body is None else body, headers=headers
     )
+
+
+def showcase_datasource() -> dict[str, Any]:
+    """SPEC §5's document, exactly."""
+    ds = "2d7a6a76-469c-4035-b312-fb1daf104e98"
+    prefix = f"/autoid/system/datasources/{ds}"
+    return {
+        "datasource_id": ds,
+        "name": "Showcase-CSV-DS",
+        "sync_type": "full",
+        "icon": "apps",
+        "isActive": True,
+        "entityTypes": {
+            f"{prefix}/{entity}": {"uri": {"file": f"file:/data/input/{entity}.csv"}}
+            for entity in ("applications", "assignments", "entitlements", "identities")
+        },
+        "connectionSettings": {"csv": {}},
+        "metadata": {
+            "contextId": "scripts",
+            "entityType": "/common/datasources",
+            "primaryKey": ds,
+            "entityPath": f"/common/datasources/{ds}",
+            "entityDefinition": "datasources",
+            "namespace": "/common",
+            "branch": "actual",
+            "created": "2021-08-25T03:53:33.634Z",
+            "tenantId": "autonomous-iam",
+        },
+    }

@@ -67,6 +67,8 @@ async def datasource_search(request: Request, _: CallerDep, state: StateDep) -> 
     response = await state.search_es.perform_request(
         "POST",
         f"/{state.settings.datasource_index}/_search",
+        # A shard failure (e.g. a bad date in a range) becomes a 400, never a silently partial answer.
+        params={"allow_partial_search_results": "false"},
         headers={"accept": "application/json", "content-type": "application/json"},
         body=orjson.dumps(body),
     )

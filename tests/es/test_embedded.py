@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.es import embedded
 from tests.helpers import free_port, make_settings, run_cli
-
-
-@pytest.fixture
-def own_node(tmp_path: Path) -> Iterator[embedded.NodeConfig]:
-    """A second, private node that a test may stop and start; always stopped afterwards."""
-    config = embedded.NodeConfig(tmp_path / "node", port=free_port(), heap="512m")
-    yield config
-    embedded.stop(config)
 
 
 def _pid_alive(pid: int) -> bool:
