@@ -46,7 +46,9 @@ async def run(es_url: str) -> None:
         store = ApiKeyStore(es)
         key = generate_key()
         now = dt.datetime.now(dt.UTC)
-        record = new_record(key, secret, TENANT, "bench", "", "2099-01-01", now + dt.timedelta(days=3650), "bench", now)
+        record = new_record(
+            key, secret, TENANT, "bench", "", "2099-01-01", now + dt.timedelta(days=3650), "bench", now
+        )
         await store.create(record)
         verifier = ApiKeyVerifier(store, secret, TENANT, cache_ttl=3600, revocation_window=3600)
         await verifier.sync()

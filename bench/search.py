@@ -69,7 +69,9 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[match.group(2)]
 
 
-def wrk(url: str, body: bytes, headers: dict[str, str], concurrency: int, duration: int, workdir: Path) -> dict[str, float]:
+def wrk(
+    url: str, body: bytes, headers: dict[str, str], concurrency: int, duration: int, workdir: Path
+) -> dict[str, float]:
     script = workdir / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
@@ -127,7 +129,9 @@ def start_gateway(es_url: str, hmac_secret: str, state_dir: Path) -> tuple[subpr
 
 
 def report(runs: list[Run], idle: tuple[float, float]) -> None:
-    print(f"idle CPU between runs: gateway {idle[0] * 1000:.0f} ms/s, Elasticsearch {idle[1] * 1000:.0f} ms/s")
+    print(
+        f"idle CPU between runs: gateway {idle[0] * 1000:.0f} ms/s, Elasticsearch {idle[1] * 1000:.0f} ms/s"
+    )
     print()
     print("| target | concurrency | requests/s | p50 ms | p99 ms | gateway CPU µs/req | ES CPU µs/req |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -138,12 +142,14 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
         )
 
     def median(target: str, concurrency: int, attr: str) -> float:
-        values = [getattr(r, attr) for r in runs if r.target == target and r.concurrency == concurrency]
+        values = [
+            float(getattr(r, attr)) for r in runs if r.target == target and r.concurrency == concurrency
+        ]
         return statistics.median(values)
 
     def per_request(target: str, concurrency: int, attr: str) -> float:
         chosen = [r for r in runs if r.target == target and r.concurrency == concurrency]
-        return sum(getattr(r, attr) for r in chosen) / sum(r.requests for r in chosen) * 1e6
+        return sum(float(getattr(r, attr)) for r in chosen) / sum(r.requests for r in chosen) * 1e6
 
     added_p50 = median("gateway", 1, "p50_ms") - median("direct", 1, "p50_ms")
     ratio = median("gateway", 16, "rps") / median("direct", 16, "rps")
@@ -160,7 +166,7 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per concurrency")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per concurrency")
     parser.add_argument("--warmup", type=int, default=20, help="seconds of load per target before measuring")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -169,11 +175,17 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     with elasticsearch() as (es_url, es_pid):
         if es_pid is None:
-            raise SystemExit("this benchmark reads Elasticsearch's CPU time: run it on the embedded node (unset ES_URL)")
+            raise SystemExit(
+                "this benchmark reads Elasticsearch's CPU time: run it on the embedded node (unset ES_URL)"
+            )
         key = asyncio.run(prepare(es_url, hmac_secret))
         gateway, gateway_url = start_gateway(es_url, hmac_secret, workdir)
         try:
-            direct = (f"{es_url}/{INDEX}/_search", json.dumps(SEARCH).encode(), {"content-type": "application/json"})
+            direct = (
+                f"{es_url}/{INDEX}/_search",
+                json.dumps(SEARCH).encode(),
+                {"content-type": "application/json"},
+            )
             via_gateway = (
                 f"{gateway_url}/jas/datasource/search",
                 json.dumps({"query": SEARCH}).encode(),

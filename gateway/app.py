@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from elasticsearch import ApiError, TransportError
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from gateway import __version__
 from gateway.auth.apikeys import ApiKeyStore
@@ -22,9 +23,10 @@ from gateway.auth.users import UserStore
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import ElasticsearchUnavailable, install_error_handlers
 from gateway.es.client import build_client
-from gateway.es.passthrough import build_passthrough_client
+from gateway.es.passthrough import PassthroughClient
 from gateway.es.templates import load_templates
-from gateway.observability import Metrics, ObservabilityMiddleware
+from gateway.fastpath import SEARCH_PATH, serve_search
+from gateway.observability import ObservabilityMiddleware, RequestRecorder
 from gateway.routes import admin, auth, search, service
 from gateway.settings import Settings
 from gateway.state import GatewayState
@@ -38,16 +40,26 @@ Autonomous Identity API surface. Every error body is
 """
 
 
+class GatewayApp(FastAPI):
+    """FastAPI, with the passthrough search answered before routing (see gateway.fastpath)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == SEARCH_PATH and scope["method"] == "POST":
+            await serve_search(self.state.gateway, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> FastAPI:
     templates = load_templates(settings.templates_dir)  # fail fast on a broken template file
     secrets = load_secrets(settings)
-    metrics = Metrics()
+    recorder = RequestRecorder(access_log=settings.access_log)
     hasher = PasswordHasher()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         es = build_client(settings)
-        search_es = build_passthrough_client(settings)
+        passthrough = PassthroughClient(settings)
         api_keys = ApiKeyStore(es)
         authenticator = Authenticator(
             users=UserStore(es),
@@ -71,8 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         state = GatewayState(
             settings=settings,
             es=es,
-            search_es=search_es,
-            metrics=metrics,
+            passthrough=passthrough,
+            recorder=recorder,
             templates=templates,
             secrets=secrets,
             authenticator=authenticator,
@@ -85,25 +97,30 @@ def create_app(settings: Settings) -> FastAPI:
         except (TransportError, ApiError, ElasticsearchUnavailable) as exc:
             # Start anyway: readiness stays false and set-up completes once Elasticsearch answers.
             log.warning("Elasticsearch not available at start (%s); will retry on readiness checks", exc)
-        watcher = asyncio.create_task(verifier.watch(), name="api-key-revocation-watch")
+        background = [
+            asyncio.create_task(verifier.watch(), name="api-key-revocation-watch"),
+            asyncio.create_task(recorder.run(), name="access-log-flush"),
+        ]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await verifier.close()
             await es.close()
-            await search_es.close()
+            await passthrough.close()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="ingest-gateway",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
     app.include_router(service.router)
     app.include_router(auth.router)
     app.include_router(admin.router)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
+from gateway.auth.callers import Caller, authenticate_caller
 from gateway.auth.credentials import credentials_from_headers
 from gateway.auth.tokens import INVALID_TOKEN
 from gateway.auth.users import User
-from gateway.auth.verifier import invalid_key
 from gateway.errors import NotAuthenticated
 from gateway.settings import Settings
 from gateway.state import GatewayState
@@ -71,30 +71,8 @@ AdminDep = Annotated[User, Depends(current_admin)]
 # --- API-key callers ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling an API-key endpoint: an ingestion client's key, or an administrator's token."""
-
-    kind: Literal["api_key", "admin"]
-    name: str
-    tenant_id: str
-
-
 async def api_caller(request: Request, state: StateDep) -> Caller:
-    """Authenticate an API-key call. Unknown, expired, revoked or other-tenant keys all look the same."""
-    credentials = credentials_from_headers(request.headers)
-    tenant_header = request.headers.get("x-tenant-id")
-    if credentials is None:
-        raise invalid_key()
-    if credentials.scheme == "api_key":
-        record = await state.verifier.verify(credentials.value, tenant_header)
-        return Caller("api_key", record.name, record.tenant_id)
-    user, _ = await state.authenticator.user_for_token(credentials.value)
-    state.authenticator.require_admin(user)
-    tenant_id = str(state.settings.tenant_id)
-    if tenant_header is not None and tenant_header.strip().lower() != tenant_id:
-        raise invalid_key()
-    return Caller("admin", user.username, tenant_id)
+    return await authenticate_caller(state, request.headers)
 
 
 CallerDep = Annotated[Caller, Depends(api_caller)]

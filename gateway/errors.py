@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
-from elasticsearch import ConnectionError as EsConnectionError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -81,8 +80,12 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def es_reason(exc: ApiError) -> str:
     """The most specific reason Elasticsearch gave, e.g. the root cause of a search failure."""
-    info: Any = exc.info
-    if isinstance(info, bytes | str):  # the passthrough client hands back raw bytes
+    return reason_from_body(exc.info) or str(exc.message)
+
+
+def reason_from_body(info: Any) -> str | None:
+    """The root cause's reason from an Elasticsearch error body (decoded, or raw bytes)."""
+    if isinstance(info, bytes | str):
         try:
             info = json.loads(info)
         except ValueError:
@@ -98,55 +101,51 @@ def es_reason(exc: ApiError) -> str:
             return str(error["reason"])
     elif isinstance(error, str):
         return error
-    return str(exc.message)
+    return None
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """(status, JSON body, extra headers) for any exception: the one mapping of errors to HTTP."""
+    if isinstance(exc, GatewayError):
+        return exc.status_code, error_body(exc.code, exc.message, exc.details), exc.headers
+    if isinstance(exc, RequestValidationError):
+        details = [
+            {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return 400, error_body("invalid_request", "The request is malformed or incomplete.", details), None
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {})
+    if isinstance(exc, ApiError):
+        return es_status_error(exc.meta.status, es_reason(exc))
+    if isinstance(exc, TransportError):
+        log.warning("elasticsearch unreachable: %s", type(exc).__name__)
+        return 503, error_body("elasticsearch_unavailable", "Elasticsearch is unreachable."), None
+    log.exception("unhandled error", exc_info=exc)
+    return 500, error_body("internal_error", "An unexpected error occurred."), None
+
+
+def es_status_error(status: int, reason: str) -> tuple[int, dict[str, Any], None]:
+    """Elasticsearch's own rejections of a request (4xx) are the caller's 400; anything else is a 503."""
+    if 400 <= status < 500 and status not in (401, 403, 429):
+        return 400, error_body("elasticsearch_rejected", reason), None
+    log.warning("elasticsearch error %s: %s", status, reason)
+    return 503, error_body("elasticsearch_unavailable", "Elasticsearch could not serve the request."), None
+
+
+async def _handle(_: Request, exc: Exception) -> JSONResponse:
+    status, body, headers = error_parts(exc)
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-async def _on_gateway_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GatewayError)
-    return _json(exc.status_code, error_body(exc.code, exc.message, exc.details), exc.headers)
-
-
-async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    details = [
-        {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", "")} for e in exc.errors()
-    ]
-    return _json(400, error_body("invalid_request", "The request is malformed or incomplete.", details))
-
-
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _json(exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}))
-
-
-async def _on_es_api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    if 400 <= exc.meta.status < 500 and exc.meta.status not in (401, 403, 429):
-        return _json(400, error_body("elasticsearch_rejected", es_reason(exc)))
-    log.warning("elasticsearch error %s: %s", exc.meta.status, es_reason(exc))
-    return _json(503, error_body("elasticsearch_unavailable", "Elasticsearch could not serve the request."))
-
-
-async def _on_es_transport_error(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("elasticsearch unreachable: %s", exc)
-    return _json(503, error_body("elasticsearch_unavailable", "Elasticsearch is unreachable."))
-
-
-async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return _json(500, error_body("internal_error", "An unexpected error occurred."))
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GatewayError, _on_gateway_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(ApiError, _on_es_api_error)
-    app.add_exception_handler(EsConnectionError, _on_es_transport_error)
-    app.add_exception_handler(TransportError, _on_es_transport_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    for exc_class in (
+        GatewayError,
+        RequestValidationError,
+        StarletteHTTPException,
+        ApiError,
+        TransportError,
+        Exception,
+    ):
+        app.add_exception_handler(exc_class, _handle)

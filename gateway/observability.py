@@ -2,17 +2,24 @@
 
 Both record the matched route *template* (``/api/admin/verifyApiToken/{token}``), never the raw path, so a key
 placed in a URL cannot leak into logs or metric labels, and label cardinality stays bounded.
+
+The access log is buffered: lines are formatted with one f-string and written to standard error in
+batches (every ``FLUSH_INTERVAL`` seconds and at shutdown). Going through ``logging`` for every request
+cost about 50 µs of CPU — a quarter of the whole passthrough search — mostly record creation and one
+write system call per line. Lines look like the rest of the log: ``<time> INFO gateway.access: ...``.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import sys
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-access_log = logging.getLogger("gateway.access")
+FLUSH_INTERVAL = 0.5
+MAX_BUFFERED_LINES = 10_000
 
 
 class Metrics:
@@ -33,6 +40,60 @@ class Metrics:
         )
 
 
+class AccessLog:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
+
+    def add(self, client: str, method: str, route: str, status: int, elapsed: float) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # formatting the date once a second is enough
+            self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        millis = int((now - second) * 1000)
+        self._lines.append(
+            f'{self._stamp},{millis:03d} INFO gateway.access: {client} "{method} {route}" {status} '
+            f"{elapsed * 1000:.1f}ms\n"
+        )
+        if len(self._lines) >= MAX_BUFFERED_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            sys.stderr.write("".join(lines))
+            sys.stderr.flush()
+
+    async def run(self) -> None:
+        """Flush periodically until cancelled, then once more."""
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_INTERVAL)
+                self.flush()
+        finally:
+            self.flush()
+
+
+class RequestRecorder:
+    """Counts, times and logs each request."""
+
+    def __init__(self, access_log: bool = True) -> None:
+        self.metrics = Metrics()
+        self.access_log = AccessLog(access_log)
+
+    def record(self, scope: Scope, method: str, route: str, status: int, elapsed: float) -> None:
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(route).observe(elapsed)
+        if self.access_log.enabled:
+            client = scope.get("client")
+            self.access_log.add(client[0] if client else "-", method, route, status, elapsed)
+
+    async def run(self) -> None:
+        await self.access_log.run()
+
+
 def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -42,9 +103,9 @@ def route_template(scope: Scope) -> str:
 class ObservabilityMiddleware:
     """Pure ASGI middleware: cheaper than BaseHTTPMiddleware and does not buffer streamed bodies."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, recorder: RequestRecorder) -> None:
         self.app = app
-        self.metrics = metrics
+        self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,11 +124,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(elapsed)
-            client = scope.get("client")
-            access_log.info(
-                '%s "%s %s" %d %.1fms', client[0] if client else "-", method, route, status, elapsed * 1000
-            )
+            self.recorder.record(scope, scope["method"], route_template(scope), status, elapsed)
+
+
+__all__ = ["AccessLog", "Metrics", "ObservabilityMiddleware", "RequestRecorder"]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import BadRequest
+import orjson
+
+from gateway.errors import BadRequest, GatewayError, es_status_error, reason_from_body
+from gateway.es.passthrough import PassthroughClient
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32
@@ -131,3 +134,31 @@ def parse_request(envelope: Any) -> dict[str, Any]:
     if extra:
         raise SearchRejected(f"unknown request member(s): {', '.join(extra)}")
     return check_search_body(envelope["query"])
+
+
+async def search_datasources(client: PassthroughClient, index: str, raw: bytes) -> bytes:
+    """Check a raw ``{"query": ...}`` request and return Elasticsearch's response bytes unchanged."""
+    try:
+        envelope: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+    body = parse_request(envelope)
+    body["timeout"] = body.get("timeout", DEFAULT_TIMEOUT)
+    # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
+    # never a silently partial answer.
+    response = await client.post(f"/{index}/_search?allow_partial_search_results=false", orjson.dumps(body))
+    if response.status != 200:
+        status, error, _ = es_status_error(
+            response.status, reason_from_body(response.body) or "search failed"
+        )
+        raise SearchFailed(status, error)
+    return response.body
+
+
+class SearchFailed(GatewayError):
+    """Elasticsearch refused the search; carries the mapped status and error body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body["error"]["message"])
+        self.status_code = status
+        self.code = body["error"]["code"]

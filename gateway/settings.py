@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     tls: bool = Field(
         True, alias="GATEWAY_TLS", description="Serve HTTPS (false: plain HTTP behind a proxy)."
     )
+    access_log: bool = Field(
+        True, alias="GATEWAY_ACCESS_LOG", description="Log one line per request (route templates only)."
+    )
     tls_cert: Path | None = Field(None, alias="GATEWAY_TLS_CERT", description="PEM certificate chain.")
     tls_key: Path | None = Field(None, alias="GATEWAY_TLS_KEY", description="PEM private key.")
 

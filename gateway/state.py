@@ -14,8 +14,9 @@ from gateway.auth.secrets import ServerSecrets
 from gateway.auth.users import UserExists, create_user
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import ElasticsearchUnavailable
+from gateway.es.passthrough import PassthroughClient
 from gateway.es.templates import Template, apply_templates
-from gateway.observability import Metrics
+from gateway.observability import RequestRecorder
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,8 @@ READINESS_TIMEOUT = 2.0
 class GatewayState:
     settings: Settings
     es: AsyncElasticsearch
-    search_es: AsyncElasticsearch
-    metrics: Metrics
+    passthrough: PassthroughClient
+    recorder: RequestRecorder
     templates: list[Template]
     secrets: ServerSecrets
     authenticator: Authenticator

@@ -60,8 +60,9 @@ class Replica:
         ).status_code
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -109,6 +110,7 @@ def test_revocation_reaches_the_other_replica_within_a_second(
 
     # Nothing secret was written anywhere: not in either replica's log, not in any index.
     for replica in replicas:
+        replica.stop()  # flushes the buffered access log
         log = replica.log.read_text()
         assert "POST /jas/datasource/search" in log  # the access log is on
         for secret in (key, token, ADMIN_PASSWORD):

@@ -8,7 +8,6 @@ non-secret ``id`` and a 4-character ``hint`` for lists and the UI.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -30,7 +29,8 @@ def generate_key() -> str:
 
 
 def key_digest(secret: bytes, key: str) -> str:
-    return hmac.new(secret, key.strip().encode(), hashlib.sha256).hexdigest()
+    # hmac.digest is the one-shot C implementation: several times cheaper than hmac.new(...).hexdigest().
+    return hmac.digest(secret, key.strip().encode(), "sha256").hex()
 
 
 def parse_expiration(value: str, now: dt.datetime) -> dt.datetime:

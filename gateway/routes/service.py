@@ -40,4 +40,4 @@ async def readyz(state: StateDep) -> dict[str, Any]:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(state: StateDep) -> Response:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(state.recorder.metrics.registry), media_type=CONTENT_TYPE_LATEST)

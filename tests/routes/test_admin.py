@@ -181,7 +181,7 @@ def test_last_used_is_recorded(client: TestClient, token: str, es: Elasticsearch
 
 
 def test_keys_never_reach_the_logs_even_at_debug(
-    client: TestClient, token: str, caplog: pytest.LogCaptureFixture
+    client: TestClient, token: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     key = create_key(client, token)
@@ -192,7 +192,8 @@ def test_keys_never_reach_the_logs_even_at_debug(
     search(client, {"authorization": key})
     client.post("/api/admin/deleteApiToken", json={"token": key}, headers=bearer(token))
     # Everything the server side logged; httpx/httpcore records are the test client's own.
-    server_log = "\n".join(
+    client.app.state.gateway.recorder.access_log.flush()  # type: ignore[attr-defined]
+    server_log = capsys.readouterr().err + "\n".join(
         r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
     )
     assert '"GET /api/admin/verifyApiToken/{token}" 200' in server_log  # redacted to the route template

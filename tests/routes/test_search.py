@@ -43,7 +43,9 @@ def key(client: TestClient) -> str:
 
 def _post(client: TestClient, key: str, body: Any = None, *, raw: bytes | None = None) -> Any:
     content = raw if raw is not None else json.dumps(DOCUMENTED_SEARCH if body is None else body).encode()
-    return client.post("/jas/datasource/search", content=content, headers={**BROWSER_HEADERS, "authorization": key})
+    return client.post(
+        "/jas/datasource/search", content=content, headers={**BROWSER_HEADERS, "authorization": key}
+    )
 
 
 def _index_datasource(es: Elasticsearch, datasource_id: str, name: str) -> None:
@@ -54,7 +56,9 @@ def _index_datasource(es: Elasticsearch, datasource_id: str, name: str) -> None:
     es.index(index=INDEX, id=doc_id, document=doc, refresh=True)
 
 
-def test_documented_request_returns_the_native_response(client: TestClient, key: str, es: Elasticsearch) -> None:
+def test_documented_request_returns_the_native_response(
+    client: TestClient, key: str, es: Elasticsearch
+) -> None:
     doc = showcase_datasource()
     doc_id = hashlib.sha512(f"actual_{SHOWCASE_ID}".encode()).hexdigest()
     es.index(index=INDEX, id=doc_id, document=doc, refresh=True)
@@ -76,7 +80,9 @@ def test_documented_request_returns_the_native_response(client: TestClient, key:
     assert hit["sort"] == [SHOWCASE_ID]
 
 
-def test_results_are_sorted_as_asked_and_totals_tracked(client: TestClient, key: str, es: Elasticsearch) -> None:
+def test_results_are_sorted_as_asked_and_totals_tracked(
+    client: TestClient, key: str, es: Elasticsearch
+) -> None:
     ids = [f"0000000{n}-0000-4000-8000-000000000000" for n in range(5)]
     for n, datasource_id in enumerate(ids):
         _index_datasource(es, datasource_id, f"ds-{n}")
@@ -134,13 +140,22 @@ GUARDRAIL_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("terms agg script", {"aggs": {"a": {"terms": {"script": "doc['x']"}}}}, "script"),
     ("bucket_script", {"aggs": {"a": {"bucket_script": {"buckets_path": {}, "script": "1"}}}}, "script"),
     ("bucket_selector", {"aggs": {"a": {"bucket_selector": {"buckets_path": {}}}}}, "bucket_selector"),
-    ("terms lookup", {"query": {"terms": {"name": {"index": USERS_INDEX, "id": "x", "path": "username"}}}},
-     "terms lookup"),
-    ("mlt foreign doc", {"query": {"more_like_this": {"fields": ["name"], "like": [{"_index": API_KEYS_INDEX,
-     "_id": "x"}]}}}, "another index"),
+    (
+        "terms lookup",
+        {"query": {"terms": {"name": {"index": USERS_INDEX, "id": "x", "path": "username"}}}},
+        "terms lookup",
+    ),
+    (
+        "mlt foreign doc",
+        {"query": {"more_like_this": {"fields": ["name"], "like": [{"_index": API_KEYS_INDEX, "_id": "x"}]}}},
+        "another index",
+    ),
     ("percolate", {"query": {"percolate": {"field": "q", "index": USERS_INDEX, "id": "x"}}}, "percolate"),
-    ("indexed shape", {"query": {"geo_shape": {"loc": {"indexed_shape": {"index": USERS_INDEX, "id": "x"}}}}},
-     "indexed_shape"),
+    (
+        "indexed shape",
+        {"query": {"geo_shape": {"loc": {"indexed_shape": {"index": USERS_INDEX, "id": "x"}}}}},
+        "indexed_shape",
+    ),
     ("wrapper", {"query": {"wrapper": {"query": "eyJtYXRjaF9hbGwiOnt9fQ=="}}}, "wrapper"),
     ("indices_boost", {"indices_boost": [{USERS_INDEX: 2}]}, "indices_boost"),
     ("pit", {"pit": {"id": "abc"}}, "pit"),

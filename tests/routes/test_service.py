@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 import gateway
@@ -62,3 +65,25 @@ def test_openapi_describes_the_service_endpoints(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/health-check", "/version", "/livez", "/readyz", "/metrics"} <= set(spec["paths"])
     assert spec["paths"]["/readyz"]["get"]["summary"].startswith("Readiness probe")
+
+
+def test_access_log_lines_name_route_templates(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client.get("/health-check")
+    client.get("/no/such/1b7789f0-6c2f")
+    client.app.state.gateway.recorder.access_log.flush()  # type: ignore[attr-defined]
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.endswith('INFO gateway.access: testclient "GET /health-check" 200 ' + line.split()[-1])
+               for line in lines)  # fmt: skip
+    assert any('"GET <unmatched>" 404' in line for line in lines)
+    assert not any("1b7789f0" in line for line in lines)
+
+
+def test_access_log_can_be_turned_off(
+    es_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(es_url=es_url, state_dir=tmp_path, access_log=False)
+    with TestClient(create_app(settings)) as client:
+        client.get("/health-check")
+    assert "gateway.access" not in capsys.readouterr().err
