@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from gateway.es import embedded
 from gateway.es.client import build_client
 from gateway.es.templates import apply_templates, load_templates
 from gateway.seed import ensure_demo_admin
+from gateway.server import CoalescingHttpToolsProtocol
 from gateway.settings import Settings
 from gateway.tls import ensure_certificate
 
@@ -69,13 +71,19 @@ def serve(settings: Settings) -> None:
     log.info(
         "serving on %s://%s:%d (Elasticsearch: %s)", scheme, settings.host, settings.port, settings.es_url
     )
+    app = create_app(settings)
+    gc.freeze()  # start-up objects live forever: keep them out of every garbage collection
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
+        # Client addresses feed login throttling: believe X-Forwarded-For only from configured proxies.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         access_log=False,  # our own access log records route templates, never raw paths with keys
         log_config=None,
         server_header=False,
+        http=CoalescingHttpToolsProtocol,
         **ssl,  # type: ignore[arg-type]
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,10 +83,20 @@ class RequestRecorder:
     def __init__(self, access_log: bool = True) -> None:
         self.metrics = Metrics()
         self.access_log = AccessLog(access_log)
+        # labels() costs more than the increment itself; the label sets are few (route templates), so
+        # each child metric is looked up once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def record(self, scope: Scope, method: str, route: str, status: int, elapsed: float) -> None:
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(route).observe(elapsed)
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
         if self.access_log.enabled:
             client = scope.get("client")
             self.access_log.add(client[0] if client else "-", method, route, status, elapsed)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     tls: bool = Field(
         True, alias="GATEWAY_TLS", description="Serve HTTPS (false: plain HTTP behind a proxy)."
     )
+    trusted_proxies: str = Field(
+        "",
+        alias="GATEWAY_TRUSTED_PROXIES",
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed (none by default).",
+    )
     access_log: bool = Field(
         True, alias="GATEWAY_ACCESS_LOG", description="Log one line per request (route templates only)."
     )

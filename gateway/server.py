@@ -1,0 +1,47 @@
+"""uvicorn's httptools protocol, sending each response's head and body in one write.
+
+uvicorn writes the status line and headers when the app sends ``http.response.start`` and the body on
+``http.response.body``: two system calls, two TCP segments for every small JSON response. On loopback each
+write also runs the receiver's network stack, so for the passthrough search this was one of the largest
+costs left. The wrapper below holds a response head until the next write (always the body, possibly
+empty) or until the connection closes. ``100 Continue`` interim responses are written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_RESPONSE_HEAD = b"HTTP/1.1 "
+_INTERIM = b"HTTP/1.1 1"
+
+
+class _CoalescingTransport:
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is None and data.startswith(_RESPONSE_HEAD) and not data.startswith(_INTERIM):
+            self._head = data
+            return
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
