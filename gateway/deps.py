@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
 from gateway.auth.callers import Caller, authenticate_caller
@@ -13,7 +12,6 @@ from gateway.auth.credentials import credentials_from_headers
 from gateway.auth.tokens import INVALID_TOKEN
 from gateway.auth.users import User
 from gateway.errors import NotAuthenticated
-from gateway.settings import Settings
 from gateway.state import GatewayState
 
 
@@ -28,17 +26,7 @@ async def get_state(request: Request) -> GatewayState:
     return _state(request)
 
 
-async def get_settings(request: Request) -> Settings:
-    return _state(request).settings
-
-
-async def get_es(request: Request) -> AsyncElasticsearch:
-    return _state(request).es
-
-
 StateDep = Annotated[GatewayState, Depends(get_state)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-EsDep = Annotated[AsyncElasticsearch, Depends(get_es)]
 
 
 # --- admin bearer tokens --------------------------------------------------------------------------------
