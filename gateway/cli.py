@@ -19,7 +19,7 @@ from gateway.auth.users import User, UserExists, UserStore, create_user
 from gateway.es import embedded
 from gateway.es.client import build_client
 from gateway.es.templates import apply_templates, load_templates
-from gateway.seed import ensure_demo_admin
+from gateway.seed import SEED_DIR, LoadReport, ensure_demo_admin, load_datasources
 from gateway.server import CoalescingHttpToolsProtocol
 from gateway.settings import Settings
 from gateway.tls import ensure_certificate
@@ -133,8 +133,51 @@ async def _prepare_demo(settings: Settings) -> None:
         report = await apply_templates(es, load_templates(settings.templates_dir))
         click.echo(f"index templates: {len(report)} checked")
         await ensure_demo_admin(es, settings.admin_group)
+        _print_load(
+            await load_datasources(es, DEMO_DATASOURCES, settings.datasource_index, settings.tenant_name)
+        )
     finally:
         await es.close()
+
+
+DEMO_DATASOURCES = SEED_DIR / "datasources.csv"
+
+
+def _print_load(report: LoadReport) -> None:
+    click.echo(f"data sources loaded: {report.loaded}")
+    for error in report.errors or []:
+        click.secho(f"  skipped {error}", fg="yellow", err=True)
+
+
+@main.group("seed")
+def seed_group() -> None:
+    """Seed data (seed/*.csv)."""
+
+
+@seed_group.command("load")
+@click.option(
+    "--datasources",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEMO_DATASOURCES,
+    show_default=True,
+    help="CSV of data-source definitions, one row per data source.",
+)
+def seed_load(datasources: Path) -> None:
+    """Load data-source definitions into the data-source index (idempotent; bad rows are reported)."""
+    settings = load_settings()
+
+    async def run() -> LoadReport:
+        es = build_client(settings)
+        try:
+            await apply_templates(es, load_templates(settings.templates_dir))
+            return await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name)
+        finally:
+            await es.close()
+
+    report = asyncio.run(run())
+    _print_load(report)
+    if report.errors:
+        sys.exit(2)
 
 
 # --- templates ------------------------------------------------------------------------------------------
