@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 import anyio
 import argon2
@@ -31,9 +32,15 @@ class Verification:
 class PasswordHasher:
     def __init__(self, parameters: argon2.Parameters = RFC_9106_LOW_MEMORY) -> None:
         self._hasher = argon2.PasswordHasher.from_parameters(parameters)
-        # Unknown users are checked against this, so they cost as much time as known ones.
-        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
         self._limiter = anyio.CapacityLimiter(MAX_CONCURRENT_HASHES)
+
+    @cached_property
+    def _decoy(self) -> str:
+        """Unknown users are checked against this, so they cost as much time as known ones.
+
+        Made on first use rather than at start-up: one Argon2 hash is ~0.1 s that most processes never need.
+        """
+        return self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
         if len(password) < MIN_PASSWORD_LENGTH:
