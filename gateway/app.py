@@ -26,8 +26,9 @@ from gateway.es.client import build_client
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.templates import load_templates
 from gateway.fastpath import SEARCH_PATH, serve_search
+from gateway.ingest import Ingestor
 from gateway.observability import ObservabilityMiddleware, RequestRecorder
-from gateway.routes import admin, auth, search, service
+from gateway.routes import admin, auth, ingest, search, service
 from gateway.settings import Settings
 from gateway.state import GatewayState
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
             authenticator=authenticator,
             api_keys=api_keys,
             verifier=verifier,
+            ingestor=Ingestor(es, settings.tenant_name),
         )
         app.state.gateway = state
         try:
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(search.router)
+    app.include_router(ingest.router)
     return app
 
 

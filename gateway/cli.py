@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,9 +20,13 @@ from gateway.auth.users import User, UserExists, UserStore, create_user
 from gateway.es import embedded
 from gateway.es.client import build_client
 from gateway.es.templates import apply_templates, load_templates
-from gateway.seed import SEED_DIR, LoadReport, ensure_demo_admin, load_datasources
+from gateway.ingest import Action
+from gateway.ingest_job import JobError, run_job
+from gateway.loader import DEFAULT_BATCH_SIZE, FileReport
+from gateway.seed import DATASOURCES_FILE, MAPPINGS_FILE, ensure_demo_admin, load_seed
 from gateway.server import CoalescingHttpToolsProtocol
 from gateway.settings import Settings
+from gateway.synthetic import generate
 from gateway.tls import ensure_certificate
 
 log = logging.getLogger("gateway")
@@ -133,51 +138,178 @@ async def _prepare_demo(settings: Settings) -> None:
         report = await apply_templates(es, load_templates(settings.templates_dir))
         click.echo(f"index templates: {len(report)} checked")
         await ensure_demo_admin(es, settings.admin_group)
-        _print_load(
-            await load_datasources(es, DEMO_DATASOURCES, settings.datasource_index, settings.tenant_name)
-        )
+        _print_reports(await load_seed(es, settings))
     finally:
         await es.close()
 
 
-DEMO_DATASOURCES = SEED_DIR / "datasources.csv"
+def _print_reports(reports: list[FileReport]) -> None:
+    for report in reports:
+        line = f"{report.entity}: {report.loaded} loaded from {report.file}"
+        click.echo(line + (f", {report.failed} failed" if report.failed else ""))
+        for error in report.errors:
+            click.secho(f"  skipped {error}", fg="yellow", err=True)
+        if report.failed > len(report.errors):
+            click.secho(f"  ... and {report.failed - len(report.errors)} more", fg="yellow", err=True)
 
 
-def _print_load(report: LoadReport) -> None:
-    click.echo(f"data sources loaded: {report.loaded}")
-    for error in report.errors or []:
-        click.secho(f"  skipped {error}", fg="yellow", err=True)
+_progress_option = click.option(
+    "--progress/--no-progress", default=None, help="Progress bars [default: when stderr is a terminal]."
+)
 
 
 @main.group("seed")
 def seed_group() -> None:
-    """Seed data (seed/*.csv)."""
+    """Seed data: data sources, mappings and entity CSV files (seed/)."""
 
 
 @seed_group.command("load")
 @click.option(
     "--datasources",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEMO_DATASOURCES,
+    default=DATASOURCES_FILE,
     show_default=True,
     help="CSV of data-source definitions, one row per data source.",
 )
-def seed_load(datasources: Path) -> None:
-    """Load data-source definitions into the data-source index (idempotent; bad rows are reported)."""
-    settings = load_settings()
+@click.option(
+    "--mappings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=MAPPINGS_FILE,
+    show_default=True,
+    help="JSON array of attribute mappings.",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where file: URIs resolve [GATEWAY_DATA_ROOT, default seed/].",
+)
+@_progress_option
+def seed_load(datasources: Path, mappings: Path, data_root: Path | None, progress: bool | None) -> None:
+    """Load data sources, mappings and the entity files of active CSV data sources.
 
-    async def run() -> LoadReport:
+    Idempotent (ids are deterministic; entities are upserted). Bad rows are reported by file and line and
+    do not stop the good ones; the exit status is 2 when any row failed.
+    """
+    settings = load_settings(data_root=data_root)
+
+    async def run() -> list[FileReport]:
         es = build_client(settings)
         try:
             await apply_templates(es, load_templates(settings.templates_dir))
-            return await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name)
+            return await load_seed(
+                es, settings, datasources=datasources, mappings=mappings, progress=progress
+            )
         finally:
             await es.close()
 
-    report = asyncio.run(run())
-    _print_load(report)
-    if report.errors:
+    reports = asyncio.run(run())
+    _print_reports(reports)
+    if any(r.failed for r in reports):
         sys.exit(2)
+
+
+@seed_group.command("generate")
+@click.option("--identities", type=click.IntRange(min=1), required=True, help="How many identities.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for applications.csv, entitlements.csv, identities.csv, assignments.csv.",
+)
+@click.option("--seed", "random_seed", type=int, default=2022, show_default=True, help="Random seed.")
+@click.option(
+    "--assignments-per-identity", type=click.IntRange(min=1), default=3, show_default=True, help="On average."
+)
+def seed_generate(identities: int, out: Path, random_seed: int, assignments_per_identity: int) -> None:
+    """Write a coherent synthetic data set (e.g. 1000000 identities for benchmarks), streamed to disk."""
+    counts = generate(out, identities, seed=random_seed, assignments_per_identity=assignments_per_identity)
+    click.echo(
+        f"wrote {counts.applications} applications, {counts.entitlements} entitlements, "
+        f"{counts.identities} identities, {counts.assignments} assignments to {out}"
+    )
+
+
+# --- ingestion job ----------------------------------------------------------------------------------------
+
+
+@main.command("ingest-job")
+@click.option("--datasource", "datasource_id", required=True, help="Id of the data source to ingest.")
+@click.option(
+    "--url",
+    envvar="INGEST_GATEWAY_URL",
+    default="https://127.0.0.1:8443",
+    show_default=True,
+    help="Gateway base URL [INGEST_GATEWAY_URL].",
+)
+@click.option("--tenant-id", envvar="TENANT_ID", required=True, help="Tenant id [TENANT_ID].")
+@click.option(
+    "--api-key",
+    envvar="INGEST_API_KEY",
+    prompt=True,
+    hide_input=True,
+    help="API key [INGEST_API_KEY; prompted for when unset, never pass it on a shared command line].",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where the data source's file: URIs resolve [GATEWAY_DATA_ROOT, default seed/].",
+)
+@click.option(
+    "--action",
+    type=click.Choice([a.value for a in Action]),
+    help="Override the action [default: from the data source's sync_type: delete → delete, else upsert].",
+)
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle for the gateway.")
+@click.option(
+    "--insecure", "-k", is_flag=True, help="Do not verify the gateway's certificate (like curl -k)."
+)
+@_progress_option
+def ingest_job(
+    datasource_id: str,
+    url: str,
+    tenant_id: str,
+    api_key: str,
+    data_root: Path | None,
+    action: str | None,
+    batch_size: int,
+    ca_cert: str | None,
+    insecure: bool,
+    progress: bool | None,
+) -> None:
+    """Ingest one CSV data source through the gateway, with a tenant id and an API key only.
+
+    Finds the data source with the passthrough search, reads the files its entityTypes point to and
+    pushes them through /api/ingest/* in batches. Exit status 2 when any row failed, 1 on a fatal error.
+    """
+    root = data_root or load_data_root()
+    verify: bool | str = False if insecure else (ca_cert or True)
+    try:
+        report = asyncio.run(
+            run_job(
+                url,
+                tenant_id,
+                api_key,
+                datasource_id,
+                root,
+                verify=verify,
+                action=Action(action) if action else None,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        )
+    except JobError as exc:
+        _fail(str(exc))
+    click.echo(f"data source {report.datasource.get('name')} ({datasource_id}):")
+    _print_reports(report.files)
+    if report.failed:
+        sys.exit(2)
+
+
+def load_data_root() -> Path:
+    """GATEWAY_DATA_ROOT without requiring the rest of the server's configuration."""
+    value = os.environ.get("GATEWAY_DATA_ROOT")
+    return Path(value) if value else Settings.model_fields["data_root"].default
 
 
 # --- templates ------------------------------------------------------------------------------------------

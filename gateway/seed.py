@@ -1,19 +1,22 @@
-"""Seed data: data-source definitions from CSV, and the demo administrator for the local stack.
+"""Seed data: data sources, mappings and the showcase entities, plus the demo administrator.
 
-``seed/datasources.csv`` holds one row per data source; each row becomes a document of the data-source
-index shaped exactly like the original product's (see SPEC §5), with ``_id`` =
-``sha512("<branch>_<primaryKey>")``. Files are streamed row by row; bad rows are reported with file and
-line and do not stop the good ones. Only ``gateway up`` creates the demo admin.
+- ``seed/datasources.csv``: one row per data source, each becoming a data-source document shaped exactly
+  like the original product's (SPEC §5), ``_id`` = ``sha512("<branch>_<primaryKey>")``.
+- ``seed/mappings.json``: attribute mappings between data-source entities and base entities.
+- Entity CSV files: those named by the ``entityTypes`` URIs of every active CSV data source, resolved
+  under the data root and written through the ingest code path (``gateway.loader``).
+
+Everything is idempotent and streamed; bad rows are reported with file and line and do not stop the good
+ones. Only ``gateway up`` creates the demo admin.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +25,18 @@ from elasticsearch.helpers import async_streaming_bulk
 
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserExists, UserStore, create_user
+from gateway.entities import BRANCH, ENTITY_KINDS, document_id
+from gateway.ingest import Ingestor
+from gateway.loader import FileReport, IngestorSink, RowError, load_datasource_files
+from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEMO_ADMIN = "bob.rodgers@forgerock.com"
 DEMO_PASSWORD = "Welcome123"  # noqa: S105 (the original documentation's demo password, demo only)
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
-BRANCH = "actual"
+DATASOURCES_FILE = SEED_DIR / "datasources.csv"
+MAPPINGS_FILE = SEED_DIR / "mappings.json"
 ENTITIES = ("applications", "assignments", "entitlements", "identities")
 SYNC_TYPES = frozenset({"full", "incremental", "enrichment", "delete"})
 CONNECTION_TYPES = frozenset({"csv", "jdbc", "generic"})
@@ -42,21 +50,6 @@ DATASOURCE_COLUMNS = (
     *ENTITIES,
     "created",
 )
-
-
-def document_id(primary_key: str, branch: str = BRANCH) -> str:
-    """The original product's document id: lowercase hex SHA-512 of ``<branch>_<primaryKey>``."""
-    return hashlib.sha512(f"{branch}_{primary_key}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
 
 
 class SeedRowError(ValueError):
@@ -130,33 +123,122 @@ def read_datasources(path: Path, tenant_name: str) -> Iterator[tuple[str, dict[s
             yield document_id(document["datasource_id"]), document
 
 
-@dataclass
-class LoadReport:
-    loaded: int = 0
-    errors: list[RowError] | None = None
+def read_mappings(path: Path, tenant_name: str) -> Iterator[tuple[str, dict[str, Any]] | RowError]:
+    """``seed/mappings.json``: an array of ``{mapping_id, source_entity, target_entity, properties,
+    created}``; errors name the entry (1-based) in place of a line."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        yield RowError(str(path), 0, f"not valid JSON: {exc}")
+        return
+    if not isinstance(entries, list):
+        yield RowError(str(path), 0, "expected a JSON array of mappings")
+        return
+    for number, entry in enumerate(entries, start=1):
+        try:
+            document = mapping_document(entry, tenant_name)
+        except SeedRowError as exc:
+            yield RowError(str(path), number, str(exc))
+            continue
+        yield document_id(document["mapping_id"]), document
 
 
-async def load_datasources(es: AsyncElasticsearch, path: Path, index: str, tenant_name: str) -> LoadReport:
-    """Index every good row (idempotent: ids are deterministic); report bad rows and failed items."""
-    errors: list[RowError] = []
+def mapping_document(entry: Any, tenant_name: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise SeedRowError("a mapping must be a JSON object")
+    for key in ("mapping_id", "source_entity", "target_entity", "created"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise SeedRowError(f"{key} is required")
+    properties = entry.get("properties")
+    if not isinstance(properties, list) or not all(
+        isinstance(p, dict)
+        and isinstance(p.get("source"), str)
+        and isinstance(p.get("target"), str)
+        and isinstance(p.get("apply"), bool)
+        for p in properties
+    ):
+        raise SeedRowError("properties must be an array of {source, target, apply (true or false)}")
+    mapping_id = entry["mapping_id"]
+    return {
+        "mapping_id": mapping_id,
+        "source_entity": entry["source_entity"],
+        "target_entity": entry["target_entity"],
+        "properties": [
+            {"source": p["source"], "target": p["target"], "apply": p["apply"]} for p in properties
+        ],
+        "metadata": {
+            "contextId": "scripts",
+            "entityType": "/common/mappings",
+            "primaryKey": mapping_id,
+            "entityPath": f"/common/mappings/{mapping_id}",
+            "entityDefinition": "mappings",
+            "namespace": "/common",
+            "branch": BRANCH,
+            "created": entry["created"],
+            "tenantId": tenant_name,
+        },
+    }
+
+
+async def _index_documents(
+    es: AsyncElasticsearch,
+    path: Path,
+    entity: str,
+    index: str,
+    documents: Iterator[tuple[str, dict[str, Any]] | RowError],
+) -> FileReport:
+    """Index every good document (idempotent: ids are deterministic); report bad ones and failed items."""
+    report = FileReport(str(path), entity)
 
     async def actions() -> AsyncIterator[dict[str, Any]]:
-        for item in read_datasources(path, tenant_name):
+        for item in documents:
             if isinstance(item, RowError):
-                errors.append(item)
+                report.add_error(item)
                 continue
             doc_id, document = item
             yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": document}
 
-    report = LoadReport(errors=errors)
     async for ok, result in async_streaming_bulk(es, actions(), raise_on_error=False, max_retries=3):
         if ok:
             report.loaded += 1
         else:
             item = next(iter(result.values()))
-            errors.append(RowError(str(path), 0, f"document {item.get('_id')}: {item.get('error')}"))
+            report.add_error(RowError(str(path), 0, f"document {item.get('_id')}: {item.get('error')}"))
     await es.indices.refresh(index=index)
     return report
+
+
+async def load_datasources(es: AsyncElasticsearch, path: Path, index: str, tenant_name: str) -> FileReport:
+    return await _index_documents(es, path, "datasources", index, read_datasources(path, tenant_name))
+
+
+async def load_mappings(es: AsyncElasticsearch, path: Path, index: str, tenant_name: str) -> FileReport:
+    return await _index_documents(es, path, "mappings", index, read_mappings(path, tenant_name))
+
+
+async def load_seed(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    *,
+    datasources: Path = DATASOURCES_FILE,
+    mappings: Path = MAPPINGS_FILE,
+    progress: bool | None = None,
+) -> list[FileReport]:
+    """Data sources, mappings, and the entity files of every active CSV data source (idempotent)."""
+    reports = [
+        await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name),
+        await load_mappings(es, mappings, settings.mappings_index, settings.tenant_name),
+    ]
+    sink = IngestorSink(Ingestor(es, settings.tenant_name, context_id="seed"))
+    for item in read_datasources(datasources, settings.tenant_name):
+        if isinstance(item, RowError):
+            continue  # already reported above
+        document = item[1]
+        if document["isActive"] and "csv" in document["connectionSettings"]:
+            reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
+    for kind in ENTITY_KINDS.values():
+        await es.indices.refresh(index=kind.index(settings.tenant_name))
+    return reports
 
 
 async def ensure_demo_admin(es: AsyncElasticsearch, admin_group: str) -> bool:

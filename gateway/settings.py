@@ -114,6 +114,22 @@ class Settings(BaseSettings):
         description="Bound on how long another replica may still accept a revoked key.",
     )
 
+    # --- ingestion ---
+    ingest_max_items: int = Field(
+        10_000, ge=1, le=100_000, alias="GATEWAY_INGEST_MAX_ITEMS", description="Items per ingest request."
+    )
+    ingest_max_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        alias="GATEWAY_INGEST_MAX_BODY_BYTES",
+        description="Largest ingest request body (413 beyond).",
+    )
+    data_root: Path = Field(
+        REPO_ROOT / "seed",
+        alias="GATEWAY_DATA_ROOT",
+        description="Root that data-source file: URIs resolve under (file:/data/x.csv → <root>/data/x.csv).",
+    )
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -129,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def datasource_index(self) -> str:
         return f"{self.tenant_name}_common_datasources_latest"
+
+    @property
+    def mappings_index(self) -> str:
+        return f"{self.tenant_name}_common_mappings_latest"
 
     @property
     def es_data_dir(self) -> Path:

@@ -16,6 +16,7 @@ from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import ElasticsearchUnavailable
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.templates import Template, apply_templates
+from gateway.ingest import Ingestor
 from gateway.observability import RequestRecorder
 from gateway.settings import Settings
 
@@ -35,6 +36,7 @@ class GatewayState:
     authenticator: Authenticator
     api_keys: ApiKeyStore
     verifier: ApiKeyVerifier
+    ingestor: Ingestor
     templates_applied: bool = False
     _templates_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
