@@ -102,14 +102,18 @@ def read_rows(
 ) -> Iterator[tuple[int, dict[str, str]] | RowError]:
     """``(line, row)`` per data row and a RowError per unreadable one; the header names the fields."""
     name = str(path)
+    undecodable: list[bool] = []  # set while the row being read holds bytes that are not UTF-8
     with path.open("rb") as raw:
 
         def lines() -> Iterator[str]:
             for chunk in raw:
                 if progress is not None:
                     progress.update(len(chunk))
-                # surrogateescape keeps bad bytes visible to the row check instead of ending the file
-                yield chunk.decode("utf-8", "surrogateescape")
+                try:
+                    yield chunk.decode("utf-8")
+                except UnicodeDecodeError:  # keep reading: the row holding these bytes is reported
+                    undecodable.append(True)
+                    yield chunk.decode("utf-8", "surrogateescape")
 
         reader = csv.reader(lines())
         try:
@@ -125,22 +129,24 @@ def read_rows(
             yield RowError(name, 1, f"bad header ({problem})")
             return
         while True:
+            line = reader.line_num + 1  # where the row starts (a quoted field may span lines)
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield RowError(name, reader.line_num, f"malformed CSV: {exc}")
+                yield RowError(name, line, f"malformed CSV: {exc}")
                 continue
             if not row:
                 continue  # blank line
             if len(row) != len(header):
-                yield RowError(name, reader.line_num, f"expected {len(header)} fields, found {len(row)}")
+                yield RowError(name, line, f"expected {len(header)} fields, found {len(row)}")
                 continue
-            if any("\udc80" <= ch <= "\udcff" for value in row for ch in value):
-                yield RowError(name, reader.line_num, "not valid UTF-8")
+            if undecodable:
+                undecodable.clear()
+                yield RowError(name, line, "not valid UTF-8")
                 continue
-            yield reader.line_num, dict(zip(header, row, strict=True))
+            yield line, dict(zip(header, row, strict=True))
 
 
 async def load_entity_file(

@@ -237,7 +237,7 @@ async def load_seed(
         if document["isActive"] and "csv" in document["connectionSettings"]:
             reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
     for kind in ENTITY_KINDS.values():
-        await es.indices.refresh(index=kind.index(settings.tenant_name))
+        await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)
     return reports
 
 

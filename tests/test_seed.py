@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
+from gateway.entities import document_id
 from gateway.es.client import build_client
-from gateway.seed import SEED_DIR, LoadReport, RowError, document_id, load_datasources, read_datasources
+from gateway.loader import FileReport, RowError
+from gateway.seed import SEED_DIR, load_datasources, load_seed, read_datasources
 from gateway.settings import Settings
 from tests.helpers import DOCUMENTED_SEARCH, create_key, login, search, showcase_datasource
 
 INDEX = "autonomous-iam_common_datasources_latest"
 SHOWCASE_ID = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 DATASOURCES = SEED_DIR / "datasources.csv"
+SHOWCASE_DIR = SEED_DIR / "data" / "input"
 
 
-def _load(settings: Settings, path: Path) -> LoadReport:
-    async def run() -> LoadReport:
+def _load(settings: Settings, path: Path) -> FileReport:
+    async def run() -> FileReport:
         es = build_client(settings)
         try:
             return await load_datasources(es, path, settings.datasource_index, settings.tenant_name)
@@ -84,13 +88,13 @@ def test_bad_rows_are_reported_by_line_and_good_rows_still_load(
     )
     report = _load(settings, bad)
     assert report.loaded == 1
-    assert [(e.line, e.message.split(" ")[0]) for e in report.errors or []] == [
+    assert [(e.line, e.message.split(" ")[0]) for e in report.errors] == [
         (3, "sync_type"),
         (4, "is_active"),
         (5, "wrong"),
         (6, "created"),
     ]
-    assert all(e.file == str(bad) for e in report.errors or [])
+    assert all(e.file == str(bad) for e in report.errors)
     assert es.count(index=INDEX)["count"] == 1
 
 
@@ -99,3 +103,85 @@ def test_missing_columns_are_reported(tmp_path: Path) -> None:
     path.write_text("datasource_id,name\nx,y\n")
     (error,) = list(read_datasources(path, "autonomous-iam"))
     assert isinstance(error, RowError) and "missing columns" in error.message and error.line == 1
+
+
+def _load_all(settings: Settings, datasources: Path = DATASOURCES) -> list[FileReport]:
+    async def run() -> list[FileReport]:
+        es = build_client(settings)
+        try:
+            return await load_seed(es, settings, datasources=datasources)
+        finally:
+            await es.close()
+
+    return asyncio.run(run())
+
+
+def test_showcase_data_set_is_coherent() -> None:
+    def rows(name: str) -> list[dict[str, str]]:
+        with (SHOWCASE_DIR / name).open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    apps, ents = rows("applications.csv"), rows("entitlements.csv")
+    people, grants = rows("identities.csv"), rows("assignments.csv")
+    users = {p["usr_id"] for p in people}
+    assert 300 <= len(apps) + len(ents) + len(people) + len(grants) <= 1000
+    assert len(users) == len(people)
+    assert {p["usr_manager_id"] for p in people} - {""} <= users  # every manager exists
+    assert sum(1 for p in people if not p["usr_manager_id"]) == 1  # one top of the hierarchy
+    assert {a["app_owner_id"] for a in apps} <= users and {e["ent_owner_id"] for e in ents} <= users
+    assert {e["app_id"] for e in ents} == {a["app_id"] for a in apps}
+    assert {g["usr_id"] for g in grants} <= users
+    assert {g["ent_id"] for g in grants} <= {e["ent_id"] for e in ents}
+    assert len({(g["usr_id"], g["ent_id"]) for g in grants}) == len(grants)
+
+
+def test_seed_load_writes_everything_once(client: TestClient, settings: Settings, es: Elasticsearch) -> None:
+    first = _load_all(settings)
+    assert [(r.entity, r.failed) for r in first] == [
+        ("datasources", 0),
+        ("mappings", 0),
+        ("applications", 0),
+        ("entitlements", 0),
+        ("identities", 0),
+        ("assignments", 0),
+    ]
+    counts = {r.entity: r.loaded for r in first}
+    for entity in ("applications", "entitlements", "identities", "assignments"):
+        with (SHOWCASE_DIR / f"{entity}.csv").open() as handle:
+            rows = sum(1 for _ in handle) - 1
+        assert counts[entity] == rows
+        assert es.count(index=f"autonomous-iam_autoid_base_{entity}_latest")["count"] == rows
+    person = es.get(index="autonomous-iam_autoid_base_identities_latest", id=document_id("usr-0000001"))
+    assert person["_source"]["usr_manager_id"] == "usr-0000000" and person["_source"]["department"]
+    created = person["_source"]["metadata"]["created"]
+    second = _load_all(settings)  # idempotent: same documents, creation times kept
+    assert [r.loaded for r in second] == [r.loaded for r in first]
+    assert es.count(index="autonomous-iam_autoid_base_identities_latest")["count"] == counts["identities"]
+    again = es.get(index="autonomous-iam_autoid_base_identities_latest", id=document_id("usr-0000001"))
+    assert again["_source"]["metadata"]["created"] == created
+
+
+def test_seed_load_refuses_uris_outside_the_data_root(
+    client: TestClient, settings: Settings, es: Elasticsearch, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "identities.csv").write_text("usr_id,usr_name\nu1,Ada\n")
+    (tmp_path / "secret.csv").write_text("usr_id\nstolen\n")
+    lines = DATASOURCES.read_text().splitlines()
+    row = lines[1].split(",")
+    row[6:10] = [
+        "file:/../secret.csv",
+        "file:/data/nowhere.csv",
+        "http://example.com/x.csv",
+        "file:/data/identities.csv",
+    ]
+    datasources = tmp_path / "datasources.csv"
+    datasources.write_text(lines[0] + "\n" + ",".join(row) + "\n")
+    reports = _load_all(settings.model_copy(update={"data_root": root}), datasources)
+    by_entity = {r.entity: r for r in reports}
+    assert by_entity["identities"].loaded == 1
+    assert "outside the data root" in by_entity["applications"].errors[0].message
+    assert "names no file" in by_entity["assignments"].errors[0].message
+    assert "not a file: URI" in by_entity["entitlements"].errors[0].message
+    assert es.count(index="autonomous-iam_autoid_base_applications_latest")["count"] == 0

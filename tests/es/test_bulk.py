@@ -1,0 +1,109 @@
+"""Bulk writes against the real node; Elasticsearch push-back (429) injected by wrapping the real client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, Elasticsearch
+
+from gateway.es.bulk import BulkOp, BulkPolicy, bulk_write
+from tests.helpers import free_port
+
+INDEX = "autonomous-iam_bulk_test"
+FAST = BulkPolicy(initial_backoff=0.01)
+
+
+def _ops(count: int) -> list[BulkOp]:
+    return [
+        BulkOp(orjson.dumps({"index": {"_index": INDEX, "_id": str(i)}}), orjson.dumps({"n": i}))
+        for i in range(count)
+    ]
+
+
+def _meta(status: int) -> ApiResponseMeta:
+    return ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+
+
+REJECTED = {"index": {"status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "full"}}}
+
+
+class PushingBack:
+    """The real client, except that its first ``rejections`` bulk calls are refused the way Elasticsearch
+    refuses them when its write queue is full: per item (``items``) or for the whole request."""
+
+    def __init__(self, es: AsyncElasticsearch, rejections: int, whole_request: bool) -> None:
+        self._es = es
+        self.rejections = rejections
+        self.whole_request = whole_request
+        self.calls: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._es, name)
+
+    async def bulk(self, *, operations: list[bytes], **kwargs: Any) -> Any:
+        self.calls.append(len(operations))
+        if self.rejections > 0:
+            self.rejections -= 1
+            if self.whole_request:
+                raise ApiError("es_rejected_execution_exception", _meta(429), {"status": 429})
+            if len(operations) <= 2:
+                return {"errors": True, "items": [REJECTED]}
+            response = await self._es.bulk(operations=operations[2:], **kwargs)  # first item "rejected"
+            return {**response, "errors": True, "items": [REJECTED, *response["items"]]}
+        return await self._es.bulk(operations=operations, **kwargs)
+
+
+def _run(es_url: str, work: Callable[[AsyncElasticsearch], Any]) -> Any:
+    async def run() -> Any:
+        client = AsyncElasticsearch(es_url)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("whole_request", [False, True])
+def test_pushed_back_items_are_retried_until_written(
+    es: Elasticsearch, es_url: str, whole_request: bool
+) -> None:
+    async def work(client: AsyncElasticsearch) -> Any:
+        wrapper = PushingBack(client, rejections=2, whole_request=whole_request)
+        outcomes = await bulk_write(wrapper, _ops(5), FAST)  # type: ignore[arg-type]
+        return wrapper.calls, outcomes
+
+    calls, outcomes = _run(es_url, work)
+    assert all(o.ok for o in outcomes) and len(outcomes) == 5
+    assert len(calls) == 3 and calls[0] == 10  # first the whole batch, then only what was pushed back
+    es.indices.refresh(index=INDEX)
+    assert es.count(index=INDEX)["count"] == 5
+
+
+def test_items_still_pushed_back_after_the_last_retry_are_reported(es: Elasticsearch, es_url: str) -> None:
+    async def work(client: AsyncElasticsearch) -> Any:
+        wrapper = PushingBack(client, rejections=10, whole_request=True)
+        return await bulk_write(wrapper, _ops(3), BulkPolicy(max_retries=2, initial_backoff=0.01))  # type: ignore[arg-type]
+
+    outcomes = _run(es_url, work)
+    assert [o.status for o in outcomes] == [429, 429, 429]
+
+
+def test_large_batches_are_split_and_answered_in_order(es: Elasticsearch, es_url: str) -> None:
+    ops = _ops(25)
+    ops[7] = BulkOp(
+        orjson.dumps({"create": {"_index": INDEX, "_id": "3"}}), orjson.dumps({"n": 3})
+    )  # dup of 3
+    outcomes = _run(es_url, lambda client: bulk_write(client, ops, BulkPolicy(max_ops=4, max_bytes=200)))
+    assert [i for i, o in enumerate(outcomes) if not o.ok] == [7]
+    assert outcomes[7].status == 409 and outcomes[7].error_type == "version_conflict_engine_exception"
+
+
+def test_an_unreachable_cluster_raises_instead_of_reporting_success() -> None:
+    with pytest.raises(ConnectionError):
+        _run(f"http://127.0.0.1:{free_port()}", lambda client: bulk_write(client, _ops(1), FAST))
