@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from gateway.settings import Settings
@@ -112,3 +114,46 @@ def showcase_datasource() -> dict[str, Any]:
             "tenantId": "autonomous-iam",
         },
     }
+
+
+class GatewayProcess:
+    """A ``gateway serve`` child process on a free port (plain HTTP), as an operator would run it."""
+
+    def __init__(self, es_url: str, state_dir: Path, shared: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = state_dir / "gateway.log"
+        state_dir.mkdir(parents=True)
+        env = dict(
+            os.environ, ES_URL=es_url, TENANT_ID=TEST_TENANT_ID, GATEWAY_STATE_DIR=str(state_dir), **shared
+        )
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve", "--no-tls", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"gateway on {self.port} never became ready")
+
+    def search(self, key: str) -> int:
+        headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
+        return httpx.post(
+            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers
+        ).status_code
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)

@@ -7,10 +7,7 @@ any Elasticsearch index.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,61 +16,22 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, DOCUMENTED_SEARCH, TEST_TENANT_ID, free_port
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, GatewayProcess
 
 REVOCATION_WINDOW = 1.0
 
 
-class Replica:
-    def __init__(self, es_url: str, state_dir: Path, shared: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = state_dir / "gateway.log"
-        state_dir.mkdir(parents=True)
-        env = dict(
-            os.environ, ES_URL=es_url, TENANT_ID=TEST_TENANT_ID, GATEWAY_STATE_DIR=str(state_dir), **shared
-        )
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--no-tls", "--port", str(self.port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"replica on {self.port} never became ready")
-
-    def search(self, key: str) -> int:
-        headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
-        return httpx.post(
-            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers
-        ).status_code
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
 @pytest.fixture
-def replicas(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
+def replicas(
+    es: Elasticsearch, es_url: str, tmp_path: Path
+) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
     shared = {
         "GATEWAY_JWT_SECRET": secrets.token_urlsafe(32),
         "GATEWAY_API_KEY_SECRET": secrets.token_urlsafe(32),
         "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
         "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
-    pair = (Replica(es_url, tmp_path / "a", shared), Replica(es_url, tmp_path / "b", shared))
+    pair = (GatewayProcess(es_url, tmp_path / "a", shared), GatewayProcess(es_url, tmp_path / "b", shared))
     try:
         for replica in pair:
             replica.wait_ready()
@@ -84,7 +42,7 @@ def replicas(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[tuple[R
 
 
 def test_revocation_reaches_the_other_replica_within_a_second(
-    replicas: tuple[Replica, Replica], es: Elasticsearch
+    replicas: tuple[GatewayProcess, GatewayProcess], es: Elasticsearch
 ) -> None:
     a, b = replicas
     login = httpx.post(

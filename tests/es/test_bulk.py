@@ -45,7 +45,7 @@ class PushingBack:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._es, name)
 
-    async def bulk(self, *, operations: list[bytes], **kwargs: Any) -> Any:
+    async def bulk(self, *, operations: Any, **kwargs: Any) -> Any:
         self.calls.append(len(operations))
         if self.rejections > 0:
             self.rejections -= 1
