@@ -1,0 +1,194 @@
+"""Loading generated identities: the gateway's loader against a plain ``helpers.streaming_bulk``.
+
+Both write the same documents (fields plus the gateway's metadata block) with the same ids into an empty
+identities index, each in its own child process so that its peak RSS (``ru_maxrss``) is its own. Every
+mode runs on a small and a large file from the same generated set: memory that stays flat from the small
+to the large file is what "streaming" means. Modes run interleaved in one session on one node.
+
+    make bench-ingest   # or: PYTHONPATH=. .venv/bin/python bench/ingest_load.py [--identities 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench._es import elasticsearch
+from gateway.entities import IDENTITIES, entity_id, entity_metadata, primary_key
+from gateway.ingest import Action, utc_now
+from gateway.synthetic import generate
+
+TENANT_NAME = "autonomous-iam"
+INDEX = IDENTITIES.index(TENANT_NAME)
+MODES = ("streaming_bulk", "gateway-create", "gateway-upsert")
+CHUNK = 2000
+
+
+# --- children: one load each, reporting rows, seconds and peak RSS -------------------------------------
+
+
+def _baseline(es_url: str, path: Path) -> int:
+    from elasticsearch import Elasticsearch, helpers
+
+    es = Elasticsearch(es_url, request_timeout=120)
+    now = utc_now()
+
+    def actions() -> Iterator[dict[str, Any]]:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                ids = {"usr_id": row["usr_id"]}
+                key = primary_key(IDENTITIES, ids)
+                source = {**row, "metadata": entity_metadata(IDENTITIES, key, TENANT_NAME, "bench", now)}
+                doc_id = entity_id(IDENTITIES, ids)
+                yield {"_op_type": "create", "_index": INDEX, "_id": doc_id, "_source": source}
+
+    loaded = 0
+    for ok, _ in helpers.streaming_bulk(es, actions(), chunk_size=CHUNK, raise_on_error=False):
+        loaded += ok
+    es.close()
+    return loaded
+
+
+def _gateway(es_url: str, path: Path, action: Action) -> int:
+    from elasticsearch import AsyncElasticsearch
+
+    from gateway.ingest import Ingestor
+    from gateway.loader import IngestorSink, load_entity_file
+
+    async def run() -> int:
+        es = AsyncElasticsearch(es_url, request_timeout=120)
+        try:
+            sink = IngestorSink(Ingestor(es, TENANT_NAME, context_id="bench"))
+            report = await load_entity_file(sink, IDENTITIES, path, action, batch_size=CHUNK, progress=False)
+            if report.failed:
+                raise SystemExit(f"{report.failed} rows failed: {report.errors[:3]}")
+            return report.loaded
+        finally:
+            await es.close()
+
+    return asyncio.run(run())
+
+
+def child(mode: str, es_url: str, path: Path) -> None:
+    started = time.perf_counter()
+    if mode == "streaming_bulk":
+        rows = _baseline(es_url, path)
+    else:
+        rows = _gateway(es_url, path, Action.CREATE if mode == "gateway-create" else Action.UPSERT)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mib": peak_kib / 1024}))
+
+
+# --- parent ---------------------------------------------------------------------------------------------
+
+
+def _fresh_index(es_url: str) -> None:
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(es_url)
+    es.options(ignore_status=404).indices.delete(index=INDEX)
+    es.indices.create(index=INDEX)  # settings and mappings from the applied templates
+    es.close()
+
+
+def _apply_templates(es_url: str) -> None:
+    from elasticsearch import AsyncElasticsearch
+
+    from gateway.es.templates import apply_templates, load_templates
+    from gateway.settings import REPO_ROOT
+
+    async def run() -> None:
+        es = AsyncElasticsearch(es_url)
+        try:
+            await apply_templates(es, load_templates(REPO_ROOT / "index_templates"))
+        finally:
+            await es.close()
+
+    asyncio.run(run())
+
+
+def _run_child(mode: str, es_url: str, path: Path) -> dict[str, Any]:
+    _fresh_index(es_url)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--es-url", es_url, "--file", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--identities", type=int, default=1_000_000, help="rows in the large file")
+    parser.add_argument("--small", type=int, default=100_000, help="rows in the small file")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--es-url", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.es_url, args.file)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        data = Path(tmp)
+        started = time.perf_counter()
+        generate(data / "large", args.identities, assignments_per_identity=1)
+        large = data / "large" / "identities.csv"
+        small = data / "small.csv"
+        with large.open() as source, small.open("w") as target:
+            target.writelines(itertools.islice(source, args.small + 1))
+        size_mib = large.stat().st_size / 2**20
+        took = time.perf_counter() - started
+        print(f"generated {args.identities} identities ({size_mib:.0f} MiB) in {took:.0f} s")
+
+        with elasticsearch(heap="2g") as (es_url, _):
+            _apply_templates(es_url)
+            results: dict[tuple[str, str], dict[str, Any]] = {}
+            for label, path in (("small", small), ("large", large)):
+                for mode in MODES:
+                    result = _run_child(mode, es_url, path)
+                    results[(mode, label)] = result
+                    rate = result["rows"] / result["seconds"]
+                    print(
+                        f"{mode:15} {result['rows']:>9} rows  {rate:>8.0f} rows/s  "
+                        f"peak RSS {result['peak_rss_mib']:6.1f} MiB",
+                        flush=True,
+                    )
+
+    print()
+    print(f"| mode | rows/s ({args.small} rows) | peak RSS | rows/s ({args.identities} rows) | peak RSS |")
+    print("| --- | --- | --- | --- | --- |")
+    for mode in MODES:
+        s, big = results[(mode, "small")], results[(mode, "large")]
+        print(
+            f"| {mode} | {s['rows'] / s['seconds']:.0f} | {s['peak_rss_mib']:.1f} MiB "
+            f"| {big['rows'] / big['seconds']:.0f} | {big['peak_rss_mib']:.1f} MiB |"
+        )
+    base = results[("streaming_bulk", "large")]
+    for mode in ("gateway-create", "gateway-upsert"):
+        ours = results[(mode, "large")]
+        growth = ours["peak_rss_mib"] - results[(mode, "small")]["peak_rss_mib"]
+        print(
+            f"{mode}: {args.identities} identities at {ours['rows'] / ours['seconds']:.0f} rows/s "
+            f"({base['seconds'] / ours['seconds']:.2f}x streaming_bulk's throughput); "
+            f"peak RSS {ours['peak_rss_mib']:.1f} MiB vs {base['peak_rss_mib']:.1f} MiB, "
+            f"+{growth:.1f} MiB from {args.small} to {args.identities} rows"
+        )
+
+
+if __name__ == "__main__":
+    main()
