@@ -4,7 +4,7 @@ The load generator is wrk (its own process). For each target and concurrency we 
 p99 latency, and the CPU time each server process spent per request, read from /proc/<pid>/stat before
 and after each run. The gateway serves plain HTTP here (like Elasticsearch) so TLS cost is not compared.
 
-    make bench          # or: PYTHONPATH=. .venv/bin/python bench/search.py [--duration 10] [--rounds 2]
+    make bench          # or: PYTHONPATH=. .venv/bin/python bench/search.py [--duration 10] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per concurrency")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per concurrency")
     parser.add_argument("--warmup", type=int, default=20, help="seconds of load per target before measuring")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
