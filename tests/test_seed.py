@@ -1,10 +1,11 @@
-"""Data-source seed: the showcase row becomes SPEC §5's document, with the original's document id."""
+"""Seed data: data sources (SPEC §5 documents with the original's ids), mappings, the showcase entities."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import json
+import os
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -15,7 +16,7 @@ from gateway.es.client import build_client
 from gateway.loader import FileReport, RowError
 from gateway.seed import SEED_DIR, load_datasources, load_seed, read_datasources
 from gateway.settings import Settings
-from tests.helpers import DOCUMENTED_SEARCH, create_key, login, search, showcase_datasource
+from tests.helpers import DOCUMENTED_SEARCH, create_key, login, run_cli, search, showcase_datasource
 
 INDEX = "autonomous-iam_common_datasources_latest"
 SHOWCASE_ID = "2d7a6a76-469c-4035-b312-fb1daf104e98"
@@ -185,3 +186,15 @@ def test_seed_load_refuses_uris_outside_the_data_root(
     assert "names no file" in by_entity["assignments"].errors[0].message
     assert "not a file: URI" in by_entity["entitlements"].errors[0].message
     assert es.count(index="autonomous-iam_autoid_base_applications_latest")["count"] == 0
+
+
+def test_seed_load_command_reports_and_shows_progress(
+    client: TestClient, settings: Settings, es: Elasticsearch, es_url: str
+) -> None:
+    env = dict(os.environ, ES_URL=es_url, TENANT_ID=str(settings.tenant_id))
+    result = run_cli("seed", "load", "--progress", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "identities: 100 loaded from" in result.stdout and "assignments: 316 loaded" in result.stdout
+    assert "identities:" in result.stderr and "B/s" in result.stderr  # the progress bar, on stderr
+    bad = run_cli("seed", "load", "--data-root", "/nonexistent", env=env)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
