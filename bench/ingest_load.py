@@ -1,7 +1,8 @@
 """Loading generated identities: the gateway's loader against a plain ``helpers.streaming_bulk``.
 
 Both write the same documents (fields plus the gateway's metadata block) with the same ids into an empty
-identities index, each in its own child process so that its peak RSS (``ru_maxrss``) is its own. Every
+identities index, each in its own child process so that its peak RSS (``ru_maxrss``) is its own; the
+``ingest-job`` mode is the HTTP path (``gateway.ingest_job`` → a gateway process → Elasticsearch). Every
 mode runs on a small and a large file from the same generated set: memory that stays flat from the small
 to the large file is what "streaming" means. Modes run interleaved in one session on one node.
 
@@ -15,7 +16,9 @@ import asyncio
 import csv
 import itertools
 import json
+import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -31,7 +34,8 @@ from gateway.synthetic import generate
 
 TENANT_NAME = "autonomous-iam"
 INDEX = IDENTITIES.index(TENANT_NAME)
-MODES = ("streaming_bulk", "gateway-create", "gateway-upsert")
+MODES = ("streaming_bulk", "gateway-create", "gateway-upsert", "ingest-job")
+TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 CHUNK = 2000
 
 
@@ -80,10 +84,31 @@ def _gateway(es_url: str, path: Path, action: Action) -> int:
     return asyncio.run(run())
 
 
+def _job() -> int:
+    from gateway.ingest_job import run_job
+
+    report = asyncio.run(
+        run_job(
+            os.environ["BENCH_GATEWAY_URL"],
+            TENANT_ID,
+            os.environ["INGEST_API_KEY"],
+            os.environ["BENCH_DATASOURCE"],
+            Path(os.environ["GATEWAY_DATA_ROOT"]),
+            batch_size=CHUNK,
+            progress=False,
+        )
+    )
+    if report.failed:
+        raise SystemExit(f"{report.failed} rows failed: {report.files[0].errors[:3]}")
+    return sum(f.loaded for f in report.files)
+
+
 def child(mode: str, es_url: str, path: Path) -> None:
     started = time.perf_counter()
     if mode == "streaming_bulk":
         rows = _baseline(es_url, path)
+    elif mode == "ingest-job":
+        rows = _job()
     else:
         rows = _gateway(es_url, path, Action.CREATE if mode == "gateway-create" else Action.UPSERT)
     seconds = time.perf_counter() - started
@@ -119,16 +144,75 @@ def _apply_templates(es_url: str) -> None:
     asyncio.run(run())
 
 
-def _run_child(mode: str, es_url: str, path: Path) -> dict[str, Any]:
+def _run_child(mode: str, es_url: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     _fresh_index(es_url)
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--es-url", es_url, "--file", str(path)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
+
+
+class JobRunner:
+    """``gateway ingest-job`` against a gateway process, for one data source per file."""
+
+    def __init__(self, es_url: str, data_root: Path, files: dict[str, Path]) -> None:
+        from bench.search import prepare, start_gateway
+
+        secret = secrets.token_urlsafe(32)
+        self.key = asyncio.run(prepare(es_url, secret))  # templates, and an API key for the job
+        self.state = Path(tempfile.mkdtemp(prefix="bench-ingest-gateway-"))
+        self.gateway, self.url = start_gateway(es_url, secret, self.state)
+        self.data_root = data_root
+        self.datasources = {
+            label: self._index_datasource(es_url, label, path) for label, path in files.items()
+        }
+
+    def _index_datasource(self, es_url: str, label: str, path: Path) -> str:
+        from elasticsearch import Elasticsearch
+
+        from gateway.entities import document_id
+        from gateway.seed import datasource_document
+
+        ds_id = f"bench-{label}"
+        uri = "file:/" + str(path.relative_to(self.data_root))
+        row = {
+            "datasource_id": ds_id, "name": f"Bench-{label}", "sync_type": "full", "icon": "apps",
+            "is_active": "true", "connection_type": "csv", "applications": "", "assignments": "",
+            "entitlements": "", "identities": uri, "created": "2026-01-01T00:00:00.000Z",
+        }  # fmt: skip
+        es = Elasticsearch(es_url)
+        es.index(
+            index="autonomous-iam_common_datasources_latest",
+            id=document_id(ds_id),
+            document=datasource_document(row, TENANT_NAME),
+            refresh=True,
+        )
+        es.close()
+        return ds_id
+
+    def run(self, es_url: str, label: str, path: Path) -> dict[str, Any]:
+        from bench.search import cpu_seconds
+
+        env = dict(
+            os.environ,
+            INGEST_API_KEY=self.key,
+            BENCH_GATEWAY_URL=self.url,
+            BENCH_DATASOURCE=self.datasources[label],
+            GATEWAY_DATA_ROOT=str(self.data_root),
+        )
+        before = cpu_seconds(self.gateway.pid)
+        result = _run_child("ingest-job", es_url, path, env)
+        result["gateway_cpu_us_per_row"] = (cpu_seconds(self.gateway.pid) - before) / result["rows"] * 1e6
+        return result
+
+    def stop(self) -> None:
+        self.gateway.terminate()
+        self.gateway.wait(timeout=30)
 
 
 def main() -> None:
@@ -157,17 +241,24 @@ def main() -> None:
 
         with elasticsearch(heap="2g") as (es_url, _):
             _apply_templates(es_url)
+            jobs = JobRunner(es_url, data, {"small": small, "large": large})
             results: dict[tuple[str, str], dict[str, Any]] = {}
-            for label, path in (("small", small), ("large", large)):
-                for mode in MODES:
-                    result = _run_child(mode, es_url, path)
-                    results[(mode, label)] = result
-                    rate = result["rows"] / result["seconds"]
-                    print(
-                        f"{mode:15} {result['rows']:>9} rows  {rate:>8.0f} rows/s  "
-                        f"peak RSS {result['peak_rss_mib']:6.1f} MiB",
-                        flush=True,
-                    )
+            try:
+                for label, path in (("small", small), ("large", large)):
+                    for mode in MODES:
+                        if mode == "ingest-job":
+                            result = jobs.run(es_url, label, path)
+                        else:
+                            result = _run_child(mode, es_url, path)
+                        results[(mode, label)] = result
+                        rate = result["rows"] / result["seconds"]
+                        print(
+                            f"{mode:15} {result['rows']:>9} rows  {rate:>8.0f} rows/s  "
+                            f"peak RSS {result['peak_rss_mib']:6.1f} MiB",
+                            flush=True,
+                        )
+            finally:
+                jobs.stop()
 
     print()
     print(f"| mode | rows/s ({args.small} rows) | peak RSS | rows/s ({args.identities} rows) | peak RSS |")
@@ -179,7 +270,7 @@ def main() -> None:
             f"| {big['rows'] / big['seconds']:.0f} | {big['peak_rss_mib']:.1f} MiB |"
         )
     base = results[("streaming_bulk", "large")]
-    for mode in ("gateway-create", "gateway-upsert"):
+    for mode in ("gateway-create", "gateway-upsert", "ingest-job"):
         ours = results[(mode, "large")]
         growth = ours["peak_rss_mib"] - results[(mode, "small")]["peak_rss_mib"]
         print(
@@ -188,6 +279,8 @@ def main() -> None:
             f"peak RSS {ours['peak_rss_mib']:.1f} MiB vs {base['peak_rss_mib']:.1f} MiB, "
             f"+{growth:.1f} MiB from {args.small} to {args.identities} rows"
         )
+    job = results[("ingest-job", "large")]
+    print(f"ingest-job: the gateway process spent {job['gateway_cpu_us_per_row']:.1f} us of CPU per row")
 
 
 if __name__ == "__main__":
