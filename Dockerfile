@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY index_templates ./index_templates
+COPY seed ./seed
 RUN pip install --no-cache-dir -e . && useradd --system --home /app gateway && mkdir -p /app/.state \
     && chown gateway /app/.state
 USER gateway
