@@ -277,7 +277,7 @@ def main() -> None:
             f"{mode}: {args.identities} identities at {ours['rows'] / ours['seconds']:.0f} rows/s "
             f"({base['seconds'] / ours['seconds']:.2f}x streaming_bulk's throughput); "
             f"peak RSS {ours['peak_rss_mib']:.1f} MiB vs {base['peak_rss_mib']:.1f} MiB, "
-            f"+{growth:.1f} MiB from {args.small} to {args.identities} rows"
+            f"{growth:+.1f} MiB from {args.small} to {args.identities} rows"
         )
     job = results[("ingest-job", "large")]
     print(f"ingest-job: the gateway process spent {job['gateway_cpu_us_per_row']:.1f} us of CPU per row")
