@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -38,6 +39,12 @@ class Metrics:
             ["route"],
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+        self.ingest_items = Counter(
+            "gateway_ingest_items",
+            "Items received by the ingest endpoints: outcome is 'written' or the failure code.",
+            ["entity", "action", "outcome"],
+            registry=self.registry,
         )
 
 
@@ -100,6 +107,11 @@ class RequestRecorder:
         if self.access_log.enabled:
             client = scope.get("client")
             self.access_log.add(client[0] if client else "-", method, route, status, elapsed)
+
+    def count_items(self, entity: str, action: str, outcomes: Mapping[str, int]) -> None:
+        for outcome, count in outcomes.items():
+            if count:
+                self.metrics.ingest_items.labels(entity, action, outcome).inc(count)
 
     async def run(self) -> None:
         await self.access_log.run()

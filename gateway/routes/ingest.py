@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -89,6 +90,9 @@ def _add_write_route(kind: EntityKind) -> None:
         payload = await read_json(request, state.settings.ingest_max_body_bytes)
         action, items = parse_batch(kind, payload, state.settings.ingest_max_items)
         report = await state.ingestor.ingest(kind, action, items)
+        outcomes = Counter(failure.code for failure in report.failures)
+        outcomes["written"] = report.succeeded
+        state.recorder.count_items(kind.name, action.value, outcomes)
         return JSONResponse(report.as_json(), status_code=207 if report.failures else 200)
 
     ingest.__name__ = f"ingest_{kind.name}"

@@ -136,6 +136,18 @@ def test_composite_keys_never_collide(client: TestClient, key: str, es: Elastics
     assert es.count(index=ASSIGNMENTS)["count"] == 2
 
 
+def test_items_are_counted_in_the_metrics_by_outcome(client: TestClient, key: str) -> None:
+    ingest(
+        client, key, "identities", "create", [SAMPLES["identities"], SAMPLES["identities"], {"usr_name": "x"}]
+    )
+    metrics = client.get("/metrics").text
+    for outcome, count in (("written", 1), ("conflict", 1), ("invalid_item", 1)):
+        line = (
+            f'gateway_ingest_items_total{{action="create",entity="identities",outcome="{outcome}"}} {count}.0'
+        )
+        assert line in metrics
+
+
 def test_same_item_twice_in_one_batch_is_applied_in_order(
     client: TestClient, key: str, es: Elasticsearch
 ) -> None:
