@@ -251,7 +251,9 @@ def seed_generate(identities: int, out: Path, random_seed: int, assignments_per_
 )
 @click.option(
     "--data-root",
+    envvar="GATEWAY_DATA_ROOT",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Settings.model_fields["data_root"].default,
     help="Where the data source's file: URIs resolve [GATEWAY_DATA_ROOT, default seed/].",
 )
 @click.option(
@@ -270,7 +272,7 @@ def ingest_job(
     url: str,
     tenant_id: str,
     api_key: str,
-    data_root: Path | None,
+    data_root: Path,
     action: str | None,
     batch_size: int,
     ca_cert: str | None,
@@ -282,7 +284,6 @@ def ingest_job(
     Finds the data source with the passthrough search, reads the files its entityTypes point to and
     pushes them through /api/ingest/* in batches. Exit status 2 when any row failed, 1 on a fatal error.
     """
-    root = data_root or load_data_root()
     verify: bool | str = False if insecure else (ca_cert or True)
     try:
         report = asyncio.run(
@@ -291,7 +292,7 @@ def ingest_job(
                 tenant_id,
                 api_key,
                 datasource_id,
-                root,
+                data_root,
                 verify=verify,
                 action=Action(action) if action else None,
                 batch_size=batch_size,
@@ -304,12 +305,6 @@ def ingest_job(
     _print_reports(report.files)
     if report.failed:
         sys.exit(2)
-
-
-def load_data_root() -> Path:
-    """GATEWAY_DATA_ROOT without requiring the rest of the server's configuration."""
-    value = os.environ.get("GATEWAY_DATA_ROOT")
-    return Path(value) if value else Settings.model_fields["data_root"].default
 
 
 # --- templates ------------------------------------------------------------------------------------------
@@ -398,8 +393,6 @@ def _node_options(func: Any) -> Any:
 
 def _node_config(data_dir: Path | None, port: int, **extra: Any) -> embedded.NodeConfig:
     if data_dir is None:
-        import os
-
         data_dir = Path(os.environ.get("GATEWAY_STATE_DIR", ".state")) / "elasticsearch"
     return embedded.NodeConfig(data_dir=data_dir, port=port, **extra)
 

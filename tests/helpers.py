@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
+from gateway.es.client import build_client
 from gateway.settings import Settings
+
+T = TypeVar("T")
 
 TEST_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 OTHER_TENANT_ID = "11111111-2222-4333-8444-555555555555"
@@ -34,6 +40,19 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def with_es(settings: Settings, work: Callable[[AsyncElasticsearch], Awaitable[T]]) -> T:
+    """Run ``work`` with an async client built like the gateway's (``build_client``), then close it."""
+
+    async def run() -> T:
+        es = build_client(settings)
+        try:
+            return await work(es)
+        finally:
+            await es.close()
+
+    return asyncio.run(run())
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,9 +11,16 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from gateway.es.client import build_client
 from gateway.seed import DATASOURCES_FILE, SEED_DIR, load_datasources
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, TEST_TENANT_ID, GatewayProcess, make_settings, run_cli
+from tests.helpers import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    TEST_TENANT_ID,
+    GatewayProcess,
+    make_settings,
+    run_cli,
+    with_es,
+)
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 RETIRED = "e1a7c3f5-8b2d-4e69-a0c4-7d9f1b3e5a28"
@@ -27,17 +33,12 @@ def gateway(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[GatewayP
     try:
         process.wait_ready()
         settings = make_settings(es_url=es_url)
-
-        async def load() -> None:
-            client = build_client(settings)
-            try:
-                await load_datasources(
-                    client, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name
-                )
-            finally:
-                await client.close()
-
-        asyncio.run(load())
+        with_es(
+            settings,
+            lambda client: load_datasources(
+                client, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name
+            ),
+        )
         yield process
     finally:
         process.stop()

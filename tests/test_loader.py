@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.entities import ASSIGNMENTS, IDENTITIES
-from gateway.es.client import build_client
 from gateway.ingest import Action, Ingestor
 from gateway.loader import (
     MAX_KEPT_ERRORS,
@@ -25,6 +23,7 @@ from gateway.loader import (
     resolve_file_uri,
 )
 from gateway.settings import Settings
+from tests.helpers import with_es
 
 IDENTITIES_INDEX = "autonomous-iam_autoid_base_identities_latest"
 
@@ -123,17 +122,13 @@ def test_kept_errors_are_bounded_but_all_counted() -> None:
 def _load(
     settings: Settings, path: Path, action: Action, batch_size: int, kind: object = IDENTITIES
 ) -> FileReport:
-    async def run() -> FileReport:
-        es = build_client(settings)
-        try:
-            sink = IngestorSink(Ingestor(es, settings.tenant_name))
-            report = await load_entity_file(sink, kind, path, action, batch_size=batch_size, progress=False)  # type: ignore[arg-type]
-            await es.indices.refresh(index="autonomous-iam_autoid_base_*")
-            return report
-        finally:
-            await es.close()
+    async def run(es: AsyncElasticsearch) -> FileReport:
+        sink = IngestorSink(Ingestor(es, settings.tenant_name))
+        report = await load_entity_file(sink, kind, path, action, batch_size=batch_size, progress=False)  # type: ignore[arg-type]
+        await es.indices.refresh(index="autonomous-iam_autoid_base_*")
+        return report
 
-    return asyncio.run(run())
+    return with_es(settings, run)
 
 
 def test_good_rows_load_across_batches_and_bad_rows_are_named_by_line(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
@@ -12,11 +11,10 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.entities import document_id
-from gateway.es.client import build_client
 from gateway.loader import FileReport, RowError
 from gateway.seed import SEED_DIR, load_datasources, load_seed, read_datasources
 from gateway.settings import Settings
-from tests.helpers import DOCUMENTED_SEARCH, create_key, login, run_cli, search, showcase_datasource
+from tests.helpers import DOCUMENTED_SEARCH, create_key, login, run_cli, search, showcase_datasource, with_es
 
 INDEX = "autonomous-iam_common_datasources_latest"
 SHOWCASE_ID = "2d7a6a76-469c-4035-b312-fb1daf104e98"
@@ -25,14 +23,9 @@ SHOWCASE_DIR = SEED_DIR / "data" / "input"
 
 
 def _load(settings: Settings, path: Path) -> FileReport:
-    async def run() -> FileReport:
-        es = build_client(settings)
-        try:
-            return await load_datasources(es, path, settings.datasource_index, settings.tenant_name)
-        finally:
-            await es.close()
-
-    return asyncio.run(run())
+    return with_es(
+        settings, lambda es: load_datasources(es, path, settings.datasource_index, settings.tenant_name)
+    )
 
 
 def test_document_id_is_the_originals() -> None:
@@ -107,14 +100,7 @@ def test_missing_columns_are_reported(tmp_path: Path) -> None:
 
 
 def _load_all(settings: Settings, datasources: Path = DATASOURCES) -> list[FileReport]:
-    async def run() -> list[FileReport]:
-        es = build_client(settings)
-        try:
-            return await load_seed(es, settings, datasources=datasources)
-        finally:
-            await es.close()
-
-    return asyncio.run(run())
+    return with_es(settings, lambda es: load_seed(es, settings, datasources=datasources))
 
 
 def test_showcase_data_set_is_coherent() -> None:

@@ -185,12 +185,16 @@ class PassthroughClient:
                 connection.send(batch, self._timeout)
                 return
         if self._open < MAX_CONNECTIONS:
-            self._open += 1
-            task = asyncio.get_running_loop().create_task(self._connect_and_send(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._open_connection(batch)
         else:
             self._waiting.append(batch)
+
+    def _open_connection(self, batch: list[Pending]) -> None:
+        """Send ``batch`` on a new connection, opened in the background."""
+        self._open += 1
+        task = asyncio.get_running_loop().create_task(self._connect_and_send(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _connect_and_send(self, batch: list[Pending]) -> None:
         loop = asyncio.get_running_loop()
@@ -224,10 +228,7 @@ class PassthroughClient:
         self._all.discard(connection)
         self._open -= 1
         if retry and pending and not self._closing:  # a kept-alive connection went stale: retry once
-            self._open += 1
-            task = asyncio.get_running_loop().create_task(self._connect_and_send(pending))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._open_connection(pending)
             return
         if isinstance(exc, TimeoutError):
             error = ElasticsearchUnavailable("Elasticsearch did not answer in time.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -20,33 +19,12 @@ from gateway.catalog import (
 )
 from gateway.deps import CallerDep, StateDep
 from gateway.entities import ENTITY_KINDS, EntityKind
-from gateway.errors import BadRequest, PayloadTooLarge
 from gateway.ingest import Action, parse_batch
+from gateway.routes.bodies import read_json
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
 
 READ_BODY_LIMIT = 64 * 1024
-
-
-async def read_json(request: Request, limit: int, *, optional: bool = False) -> Any:
-    """The body as JSON, refusing more than ``limit`` bytes before reading them all."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if optional and not body.strip():
-        return None
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BadRequest("the request body is not valid JSON") from None
 
 
 # --- entity writes --------------------------------------------------------------------------------------

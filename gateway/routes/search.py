@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from gateway.deps import CallerDep, StateDep
-from gateway.errors import PayloadTooLarge
+from gateway.routes.bodies import read_body
 from gateway.search import MAX_BODY_BYTES, search_datasources
 
 router = APIRouter(tags=["passthrough search"])
@@ -40,8 +40,6 @@ REQUEST_EXAMPLE = {
 )
 async def datasource_search(request: Request, _: CallerDep, state: StateDep) -> Response:
     """Served by ``gateway.fastpath`` in a running app; this route documents it and shares its code."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    body = await read_body(request, MAX_BODY_BYTES)
     result = await search_datasources(state.passthrough, state.settings.datasource_index, body)
     return Response(content=result, media_type="application/json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -11,9 +10,9 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.es.client import build_client
 from gateway.es.templates import TemplateFileError, apply_templates, load_templates
 from gateway.settings import Settings
+from tests.helpers import with_es
 
 DATASOURCES = "autonomous-iam_common_datasources_latest"
 BASE_INDICES = [
@@ -23,14 +22,7 @@ BASE_INDICES = [
 
 
 def _apply(settings: Settings, directory: Path) -> dict[str, str]:
-    async def run() -> dict[str, str]:
-        es = build_client(settings)
-        try:
-            return await apply_templates(es, load_templates(directory))
-        finally:
-            await es.close()
-
-    return asyncio.run(run())
+    return with_es(settings, lambda es: apply_templates(es, load_templates(directory)))
 
 
 def test_app_start_creates_indices_with_three_shards(client: TestClient, es: Elasticsearch) -> None:

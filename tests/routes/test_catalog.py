@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
+from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.es.client import build_client
 from gateway.seed import DATASOURCES_FILE, MAPPINGS_FILE, load_datasources, load_mappings
 from gateway.settings import Settings
-from tests.helpers import OTHER_TENANT_ID, TEST_TENANT_ID, create_key, login, showcase_datasource
+from tests.helpers import OTHER_TENANT_ID, TEST_TENANT_ID, create_key, login, showcase_datasource, with_es
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 HR = "5b0f6a1e-2c7d-4c55-9a0e-8f3d1c2b4a61"
@@ -21,15 +20,11 @@ RETIRED = "e1a7c3f5-8b2d-4e69-a0c4-7d9f1b3e5a28"
 
 @pytest.fixture
 def key(client: TestClient, settings: Settings) -> str:
-    async def seed() -> None:
-        es = build_client(settings)
-        try:
-            await load_datasources(es, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name)
-            await load_mappings(es, MAPPINGS_FILE, settings.mappings_index, settings.tenant_name)
-        finally:
-            await es.close()
+    async def seed(es: AsyncElasticsearch) -> None:
+        await load_datasources(es, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name)
+        await load_mappings(es, MAPPINGS_FILE, settings.mappings_index, settings.tenant_name)
 
-    asyncio.run(seed())
+    with_es(settings, seed)
     return create_key(client, login(client))
 
 
