@@ -16,16 +16,17 @@ import csv
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch
-from elasticsearch.helpers import async_streaming_bulk
 
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserExists, UserStore, create_user
 from gateway.entities import BRANCH, ENTITY_KINDS, document_id
+from gateway.es.bulk import BulkOp, bulk_write
 from gateway.ingest import Ingestor
 from gateway.loader import FileReport, IngestorSink, RowError, load_datasource_files
 from gateway.settings import Settings
@@ -37,6 +38,7 @@ DEMO_PASSWORD = "Welcome123"  # noqa: S105 (the original documentation's demo pa
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
 DATASOURCES_FILE = SEED_DIR / "datasources.csv"
 MAPPINGS_FILE = SEED_DIR / "mappings.json"
+SEED_BATCH_SIZE = 1000
 ENTITIES = ("applications", "assignments", "entitlements", "identities")
 SYNC_TYPES = frozenset({"full", "incremental", "enrichment", "delete"})
 CONNECTION_TYPES = frozenset({"csv", "jdbc", "generic"})
@@ -187,23 +189,39 @@ async def _index_documents(
     index: str,
     documents: Iterator[tuple[str, dict[str, Any]] | RowError],
 ) -> FileReport:
-    """Index every good document (idempotent: ids are deterministic); report bad ones and failed items."""
+    """Index every good document (idempotent: ids are deterministic); report bad ones and failed items.
+
+    Written through ``gateway.es.bulk`` like the entity files, so both share its retries and its
+    filtered responses; batches keep memory flat in the file size.
+    """
     report = FileReport(str(path), entity)
+    batch: list[tuple[str, BulkOp]] = []
 
-    async def actions() -> AsyncIterator[dict[str, Any]]:
-        for item in documents:
-            if isinstance(item, RowError):
-                report.add_error(item)
-                continue
-            doc_id, document = item
-            yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": document}
+    async def flush() -> None:
+        outcomes = await bulk_write(es, [op for _, op in batch])
+        for (doc_id, _), outcome in zip(batch, outcomes, strict=True):
+            if outcome.ok:
+                report.loaded += 1
+            else:
+                reason = (
+                    f"{outcome.error_type}: {outcome.reason}"
+                    if outcome.error_type
+                    else f"status {outcome.status}"
+                )
+                report.add_error(RowError(str(path), 0, f"document {doc_id}: {reason}"))
+        batch.clear()
 
-    async for ok, result in async_streaming_bulk(es, actions(), raise_on_error=False, max_retries=3):
-        if ok:
-            report.loaded += 1
-        else:
-            item = next(iter(result.values()))
-            report.add_error(RowError(str(path), 0, f"document {item.get('_id')}: {item.get('error')}"))
+    for item in documents:
+        if isinstance(item, RowError):
+            report.add_error(item)
+            continue
+        doc_id, document = item
+        header = orjson.dumps({"index": {"_index": index, "_id": doc_id}})
+        batch.append((doc_id, BulkOp(header, orjson.dumps(document))))
+        if len(batch) >= SEED_BATCH_SIZE:
+            await flush()
+    if batch:
+        await flush()
     await es.indices.refresh(index=index)
     return report
 

@@ -92,6 +92,16 @@ def test_bad_rows_are_reported_by_line_and_good_rows_still_load(
     assert es.count(index=INDEX)["count"] == 1
 
 
+def test_documents_elasticsearch_refuses_are_reported_with_its_reason(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    es.indices.create(index=INDEX, settings={"index.blocks.write": True})
+    report = _load(settings, DATASOURCES)
+    assert report.loaded == 0 and len(report.errors) == 4
+    first = report.errors[0].message
+    assert first.startswith(f"document {document_id(SHOWCASE_ID)}: cluster_block_exception: index [{INDEX}]")
+
+
 def test_missing_columns_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "ds.csv"
     path.write_text("datasource_id,name\nx,y\n")

@@ -85,7 +85,9 @@ async def _send(
             lines.append(body)
     try:
         response = await es.bulk(
-            operations=lines,  # type: ignore[arg-type]  # pre-encoded NDJSON lines are sent as they are filter_path=FILTER_PATH, refresh="wait_for" if refresh else False
+            operations=lines,  # type: ignore[arg-type]  # pre-encoded NDJSON lines are sent as they are
+            filter_path=FILTER_PATH,
+            refresh="wait_for" if refresh else False,
         )
     except ApiError as exc:
         if exc.meta.status == 429:

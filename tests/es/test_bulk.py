@@ -107,3 +107,41 @@ def test_large_batches_are_split_and_answered_in_order(es: Elasticsearch, es_url
 def test_an_unreachable_cluster_raises_instead_of_reporting_success() -> None:
     with pytest.raises(ConnectionError):
         _run(f"http://127.0.0.1:{free_port()}", lambda client: bulk_write(client, _ops(1), FAST))
+
+
+class Recording:
+    """The real client, keeping the bulk responses Elasticsearch sent back."""
+
+    def __init__(self, es: AsyncElasticsearch) -> None:
+        self._es = es
+        self.responses: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._es, name)
+
+    async def bulk(self, **kwargs: Any) -> Any:
+        response = await self._es.bulk(**kwargs)
+        self.responses.append(dict(response.body))
+        return response
+
+
+def test_a_refreshing_policy_makes_the_documents_searchable_at_once(es: Elasticsearch, es_url: str) -> None:
+    outcomes = _run(es_url, lambda client: bulk_write(client, _ops(3), BulkPolicy(refresh=True)))
+    assert all(o.ok for o in outcomes)
+    assert es.count(index=INDEX)["count"] == 3
+
+
+def test_bulk_responses_carry_only_statuses_and_errors(es: Elasticsearch, es_url: str) -> None:
+    ops = [*_ops(2), BulkOp(orjson.dumps({"create": {"_index": INDEX, "_id": "0"}}), orjson.dumps({"n": 0}))]
+
+    async def work(client: AsyncElasticsearch) -> Any:
+        wrapper = Recording(client)
+        return wrapper.responses, await bulk_write(wrapper, ops)  # type: ignore[arg-type]
+
+    responses, outcomes = _run(es_url, work)
+    assert [o.status for o in outcomes] == [201, 201, 409]
+    assert outcomes[2].error_type == "version_conflict_engine_exception" and outcomes[2].reason
+    assert [set(r) for r in responses] == [{"errors", "items"}]  # no took, _index, _version, _shards ...
+    results = [next(iter(item.values())) for item in responses[0]["items"]]
+    assert [set(r) for r in results] == [{"status"}, {"status"}, {"status", "error"}]
+    assert set(results[2]["error"]) == {"type", "reason"}
