@@ -3,8 +3,10 @@
 uvicorn writes the status line and headers when the app sends ``http.response.start`` and the body on
 ``http.response.body``: two system calls, two TCP segments for every small JSON response. On loopback each
 write also runs the receiver's network stack, so for the passthrough search this was one of the largest
-costs left. The wrapper below holds a response head until the next write (always the body, possibly
-empty) or until the connection closes. ``100 Continue`` interim responses are written at once.
+costs left. The wrapper below holds a response head until the next write (the body, possibly empty), until
+the response is complete, or until the connection closes. Completion matters for HEAD (and any response
+uvicorn writes no body for): without it the head would wait for the next request or the keep-alive
+timeout. ``100 Continue`` interim responses are written at once.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ class _CoalescingTransport:
             data, self._head = self._head + data, None
         self._transport.write(data)
 
-    def close(self) -> None:
+    def flush(self) -> None:
         if self._head is not None:
             head, self._head = self._head, None
             self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
         self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -45,3 +50,9 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
+
+    def on_response_complete(self) -> None:
+        # Nothing more is written for this response: a head still held has no body to wait for.
+        if isinstance(self.transport, _CoalescingTransport):
+            self.transport.flush()
+        super().on_response_complete()
