@@ -28,6 +28,7 @@ from gateway.es.templates import load_templates
 from gateway.fastpath import SEARCH_PATH, serve_search
 from gateway.ingest import Ingestor
 from gateway.observability import ObservabilityMiddleware, RequestRecorder
+from gateway.openapi import install_openapi
 from gateway.routes import admin, auth, ingest, search, service
 from gateway.settings import Settings
 from gateway.state import GatewayState
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(search.router)
     app.include_router(ingest.router)
+    install_openapi(app)
     return app
 
 

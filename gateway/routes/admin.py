@@ -19,17 +19,16 @@ from gateway.auth.apikeys import (
 )
 from gateway.deps import AdminDep, StateDep
 from gateway.errors import BadRequest, NotFound
+from gateway.openapi import SESSION_SECURITY, errors, secured
 from gateway.state import GatewayState
 
 router = APIRouter(
     prefix="/api/admin",
     tags=["API keys"],
-    responses={
-        400: {"description": "Malformed request"},
-        401: {"description": "Missing, invalid or expired admin token"},
-        403: {"description": "The user is not in the admin group"},
-    },
+    responses=errors(400, 401, 403, 503, described={401: "Missing, invalid or expired admin token"}),
 )
+NO_SUCH_KEY = errors(404, described={404: "No such key"})
+ADMIN_ONLY = secured(SESSION_SECURITY)
 
 MAX_PAGE = 1000
 MAX_WINDOW = 10_000  # Elasticsearch's default max_result_window
@@ -52,7 +51,10 @@ class CreateApiTokenRequest(BaseModel):
 class KeyReference(BaseModel):
     """Names one key: by its value (as the original) or by the record id from ``getTokens``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what _exactly_one checks, so clients (and the fuzzer) can send valid references.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": [{"required": ["token"]}, {"required": ["id"]}]}
+    )
 
     token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)] | None = (
         None
@@ -81,7 +83,11 @@ async def _resolve(state: GatewayState, ref: KeyReference) -> ApiKeyRecord:
     return record
 
 
-@router.post("/createApiToken", summary="Create an API key; the key is in this response and nowhere else")
+@router.post(
+    "/createApiToken",
+    summary="Create an API key; the key is in this response and nowhere else",
+    openapi_extra=ADMIN_ONLY,
+)
 async def create_api_token(body: CreateApiTokenRequest, admin: AdminDep, state: StateDep) -> dict[str, str]:
     now = _now()
     try:
@@ -107,7 +113,8 @@ async def create_api_token(body: CreateApiTokenRequest, admin: AdminDep, state: 
 @router.post(
     "/revokeApiToken",
     summary="Revoke a key; every replica refuses it within the revocation window (1 s by default)",
-    responses={404: {"description": "No such key"}},
+    responses=NO_SUCH_KEY,
+    openapi_extra=ADMIN_ONLY,
 )
 async def revoke_api_token(body: KeyReference, admin: AdminDep, state: StateDep) -> dict[str, str]:
     record = await _resolve(state, body)
@@ -119,7 +126,8 @@ async def revoke_api_token(body: KeyReference, admin: AdminDep, state: StateDep)
 @router.post(
     "/deleteApiToken",
     summary="Delete a key record (revoked keys stay listed as invalid until deleted)",
-    responses={404: {"description": "No such key"}},
+    responses=NO_SUCH_KEY,
+    openapi_extra=ADMIN_ONLY,
 )
 async def delete_api_token(body: KeyReference, _: AdminDep, state: StateDep) -> dict[str, str]:
     record = await _resolve(state, body)
@@ -131,14 +139,19 @@ async def delete_api_token(body: KeyReference, _: AdminDep, state: StateDep) -> 
 @router.get(
     "/verifyApiToken/{token}",
     summary="A key's record and whether it is valid now",
-    responses={404: {"description": "No such key"}},
+    responses=NO_SUCH_KEY,
+    openapi_extra=ADMIN_ONLY,
 )
 async def verify_api_token(token: str, _: AdminDep, state: StateDep) -> dict[str, Any]:
     record = await _resolve(state, KeyReference(token=token))
     return record.verify_view(_now())
 
 
-@router.get("/getTokens", summary="List key records, newest first; search by name or by the full key")
+@router.get(
+    "/getTokens",
+    summary="List key records, newest first; search by name or by the full key",
+    openapi_extra=ADMIN_ONLY,
+)
 async def get_tokens(
     _: AdminDep,
     state: StateDep,

@@ -8,14 +8,22 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from gateway.deps import SessionDep, StateDep
+from gateway.openapi import SESSION_SECURITY, errors, secured
 
 router = APIRouter(prefix="/api/authentication", tags=["admin authentication"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed request body"},
-    401: {"description": "Unknown user or wrong password (one generic message)"},
-    429: {"description": "Too many failed attempts for this account or client; see Retry-After"},
-}
+LOGIN_ERRORS = errors(
+    400,
+    401,
+    429,
+    503,
+    described={
+        400: "Malformed request body",
+        401: "Unknown user or wrong password (one generic message)",
+        429: "Too many failed attempts for this account or client; see Retry-After",
+    },
+)
+TOKEN_ERRORS = errors(401, 503, described={401: "Missing, invalid or expired token"})
 
 
 class LoginRequest(BaseModel):
@@ -23,7 +31,7 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/login", summary="Log in; returns the user and a bearer token", responses=ERRORS)
+@router.post("/login", summary="Log in; returns the user and a bearer token", responses=LOGIN_ERRORS)
 async def login(body: LoginRequest, request: Request, state: StateDep) -> dict[str, Any]:
     client = request.client.host if request.client else "unknown"
     result = await state.authenticator.login(body.username, body.password, client)
@@ -33,7 +41,8 @@ async def login(body: LoginRequest, request: Request, state: StateDep) -> dict[s
 @router.get(
     "/verify",
     summary="The token's user, with its issue (iat) and expiry (exp) times",
-    responses={401: {"description": "Missing, invalid or expired token"}},
+    responses=TOKEN_ERRORS,
+    openapi_extra=secured(SESSION_SECURITY),
 )
 async def verify(session: SessionDep) -> dict[str, Any]:
     return {"user": {**session.user.profile(), "iat": session.claims["iat"], "exp": session.claims["exp"]}}
@@ -42,7 +51,8 @@ async def verify(session: SessionDep) -> dict[str, Any]:
 @router.post(
     "/renewToken",
     summary="A fresh token for the same user (same shape as login)",
-    responses={401: {"description": "Missing, invalid or expired token"}},
+    responses=TOKEN_ERRORS,
+    openapi_extra=secured(SESSION_SECURITY),
 )
 async def renew_token(session: SessionDep, state: StateDep) -> dict[str, Any]:
     return state.authenticator.renew(session.user).body()

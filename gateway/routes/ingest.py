@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.catalog import (
     DatasourceFilter,
@@ -20,6 +20,7 @@ from gateway.catalog import (
 from gateway.deps import CallerDep, StateDep
 from gateway.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest import Action, parse_batch
+from gateway.openapi import CALLER_SECURITY, errors, secured
 from gateway.routes.bodies import read_json
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
@@ -43,6 +44,28 @@ REPORT_EXAMPLE = {
         }
     ],
 }
+
+
+class IngestOk(BaseModel):
+    message: Literal["ok"]
+
+
+class FailedItem(BaseModel):
+    item: int = Field(description="Position of the item in the batch, from 0.")
+    id: dict[str, str] | None = Field(None, description="The item's id fields, when they were valid.")
+    status: int
+    code: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    message: str
+    succeeded: int
+    failed: int
+    errors: list[FailedItem]
+
+
+CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
 
 
 def _request_schema(kind: EntityKind) -> dict[str, Any]:
@@ -87,24 +110,35 @@ def _add_write_route(kind: EntityKind) -> None:
             "every item was written, else 207 with one entry per failed item (valid items are written)."
         ),
         openapi_extra={
+            **secured(CALLER_SECURITY),
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _request_schema(kind)}},
-            }
+            },
         },
         responses={
             200: {
+                "model": IngestOk,
                 "description": "Every item written",
                 "content": {"application/json": {"example": {"message": "ok"}}},
             },
             207: {
+                "model": IngestReport,
                 "description": "Some items failed; each is listed",
                 "content": {"application/json": {"example": REPORT_EXAMPLE}},
             },
-            400: {"description": "Malformed body, unknown fields or action, empty batch"},
-            401: {"description": "Invalid API key or tenant"},
-            413: {"description": "Too many items or too large a body"},
-            503: {"description": "Elasticsearch is unreachable"},
+            **errors(
+                400,
+                401,
+                403,
+                413,
+                503,
+                described={
+                    **CALLER_ERRORS,
+                    400: "Malformed body, unknown fields or action, empty batch",
+                    413: "Too many items or too large a body",
+                },
+            ),
         },
     )
 
@@ -115,11 +149,11 @@ for _kind in ENTITY_KINDS.values():
 
 # --- data-source and mapping reads ------------------------------------------------------------------------
 
-READ_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Unknown filter or invalid value"},
-    401: {"description": "Invalid API key or tenant"},
-    503: {"description": "Elasticsearch is unreachable"},
-}
+READ_ERRORS = {**CALLER_ERRORS, 400: "Unknown filter or invalid value"}
+READ_RESPONSES = errors(400, 401, 403, 503, described=READ_ERRORS)
+READ_BODY_RESPONSES = errors(
+    400, 401, 403, 413, 503, described={**READ_ERRORS, 413: "Body larger than 64 KiB"}
+)
 
 
 async def _raw_filters(request: Request) -> Any:
@@ -128,13 +162,22 @@ async def _raw_filters(request: Request) -> Any:
     return await read_json(request, READ_BODY_LIMIT, optional=True)
 
 
+def _query_parameters(model: type[BaseModel]) -> dict[str, Any]:
+    """The filters as query parameters: each repeatable (the POST body's arrays), ``isActive`` a boolean."""
+    parameters = []
+    for name, schema in model.model_json_schema()["properties"].items():
+        # Optional filters come out as anyOf [<the filter>, null]; a query parameter is absent instead.
+        value = next(s for s in schema.get("anyOf", [schema]) if s.get("type") != "null")
+        parameters.append({"name": name, "in": "query", "required": False, "schema": value})
+    return {**secured(CALLER_SECURITY), "parameters": parameters}
+
+
 DATASOURCES_DOC: dict[str, Any] = {
     "summary": "Data-source documents (without metadata), filtered",
     "description": (
         "Filters: `datasourceId`, `name`, `isActive`, `connectionTypes` (csv, jdbc, generic), `entityTypes` "
         "(`identities` or a full entity-type path). GET takes query parameters, POST the same keys as JSON."
     ),
-    "responses": READ_RESPONSES,
 }
 MAPPINGS_DOC: dict[str, Any] = {
     "summary": "Mapping documents (without metadata), filtered",
@@ -142,24 +185,31 @@ MAPPINGS_DOC: dict[str, Any] = {
         "Filters: `mappingId`, `sourceEntity`, `targetEntity`, `sourceProperties`, `targetProperties`. "
         "GET takes query parameters, POST the same keys as JSON."
     ),
-    "responses": READ_RESPONSES,
 }
 
 
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {
+        **secured(CALLER_SECURITY),
         "requestBody": {
             "required": False,
             "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
+        },
     }
 
 
-@router.get("/datasources", operation_id="list_datasources_get", **DATASOURCES_DOC)
+@router.get(
+    "/datasources",
+    operation_id="list_datasources_get",
+    openapi_extra=_query_parameters(DatasourceFilter),
+    responses=READ_RESPONSES,
+    **DATASOURCES_DOC,
+)
 @router.post(
     "/datasources",
     operation_id="list_datasources_post",
     openapi_extra=_body_schema(DatasourceFilter),
+    responses=READ_BODY_RESPONSES,
     **DATASOURCES_DOC,
 )
 async def datasources(request: Request, _: CallerDep, state: StateDep) -> list[dict[str, Any]]:
@@ -167,9 +217,19 @@ async def datasources(request: Request, _: CallerDep, state: StateDep) -> list[d
     return await find_datasources(state.es, state.settings.datasource_index, filters)
 
 
-@router.get("/mappings", operation_id="list_mappings_get", **MAPPINGS_DOC)
+@router.get(
+    "/mappings",
+    operation_id="list_mappings_get",
+    openapi_extra=_query_parameters(MappingFilter),
+    responses=READ_RESPONSES,
+    **MAPPINGS_DOC,
+)
 @router.post(
-    "/mappings", operation_id="list_mappings_post", openapi_extra=_body_schema(MappingFilter), **MAPPINGS_DOC
+    "/mappings",
+    operation_id="list_mappings_post",
+    openapi_extra=_body_schema(MappingFilter),
+    responses=READ_BODY_RESPONSES,
+    **MAPPINGS_DOC,
 )
 async def mappings(request: Request, _: CallerDep, state: StateDep) -> list[dict[str, Any]]:
     filters = parse_filter(MappingFilter, await _raw_filters(request))

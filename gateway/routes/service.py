@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import __version__
 from gateway.deps import StateDep
+from gateway.openapi import errors
 
 router = APIRouter(tags=["service"])
 
@@ -31,13 +32,25 @@ async def livez() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness probe: Elasticsearch answers and the index templates are applied",
-    responses={503: {"description": "Elasticsearch is unreachable, red, or templates are not applied yet"}},
+    responses=errors(
+        503, described={503: "Elasticsearch is unreachable, red, or templates are not applied yet"}
+    ),
 )
 async def readyz(state: StateDep) -> dict[str, Any]:
     cluster_status = await state.check_ready()
     return {"status": "ready", "elasticsearch": cluster_status}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(state: StateDep) -> Response:
     return Response(generate_latest(state.recorder.metrics.registry), media_type=CONTENT_TYPE_LATEST)
