@@ -118,7 +118,10 @@ def test_elasticsearch_rejections_come_back_as_400_with_its_reason(
     _index_datasource(es, SHOWCASE_ID, "Showcase-CSV-DS")  # empty shards skip queries they cannot match
     cases = [
         ({"query": {"range": {"metadata.created": {"gte": "not-a-date"}}}}, "failed to parse date field"),
-        ({"query": {"no_such_query": {}}}, "unknown query [no_such_query]"),
+        (
+            {"aggs": {"a": {"histogram": {"field": "name.keyword", "interval": 1}}}},
+            "not supported for aggregation",
+        ),
         ({"sort": [{"name": "asc"}]}, "fielddata"),
     ]
     for body, reason in cases:
@@ -154,7 +157,7 @@ GUARDRAIL_CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "indexed shape",
         {"query": {"geo_shape": {"loc": {"indexed_shape": {"index": USERS_INDEX, "id": "x"}}}}},
-        "indexed_shape",
+        "geo_shape",
     ),
     ("wrapper", {"query": {"wrapper": {"query": "eyJtYXRjaF9hbGwiOnt9fQ=="}}}, "wrapper"),
     ("indices_boost", {"indices_boost": [{USERS_INDEX: 2}]}, "indices_boost"),

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from gateway.errors import BadRequest
-from gateway.search import CACHED_BODY_BYTES, _prepare_small_search, prepare_search
+from gateway.search.service import CACHED_BODY_BYTES, _prepare_small_search, prepare_search
 
 
 def test_the_checked_body_carries_the_default_timeout() -> None:

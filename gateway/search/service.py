@@ -1,0 +1,110 @@
+"""The passthrough search as a service: check the body (cached), send it, pass Elasticsearch's answer on.
+
+The body is checked by the grammar in ``guard.py``; the caller's form of it is never sent, only the checked
+one with a server-side timeout. Elasticsearch's response goes back byte for byte. Its rejection reasons go
+back too (they are useful to a caller), after ``reason_for_caller`` has made sure they come from the
+data-source index alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from gateway.errors import BadRequest, GatewayError, es_status_error, reason_from_body
+from gateway.es.passthrough import PassthroughClient
+from gateway.search.guard import check_search_body
+from gateway.search.limits import limit
+from gateway.search.rules import SearchRejected
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = limit("request body bytes")
+DEFAULT_TIMEOUT = "10s"
+WITHHELD = "Elasticsearch rejected the search; the reason concerns another index and is withheld"
+
+
+def parse_request(envelope: Any) -> dict[str, Any]:
+    """Unwrap ``{"query": <search body>}`` (the original's request shape) and check the inner body."""
+    if not isinstance(envelope, dict):
+        raise SearchRejected('the request body must be a JSON object like {"query": {...}}')
+    if "query" not in envelope:
+        raise SearchRejected("the request body needs a 'query' member holding the search body")
+    extra = sorted(set(envelope) - {"query"})
+    if extra:
+        raise SearchRejected(f"unknown request member(s): {', '.join(extra)}")
+    return check_search_body(envelope["query"])
+
+
+def prepare_search(raw: bytes) -> bytes:
+    """A raw ``{"query": ...}`` request → the checked search body Elasticsearch gets (with a timeout)."""
+    try:
+        envelope: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+    body = parse_request(envelope)
+    body["timeout"] = body.get("timeout", DEFAULT_TIMEOUT)
+    return orjson.dumps(body)
+
+
+# Ingestion jobs send the same few searches over and over: remember the checked form of small bodies.
+# (Rejections raise, so they are never remembered.)
+_prepare_small_search = functools.lru_cache(maxsize=256)(prepare_search)
+CACHED_BODY_BYTES = 4096
+
+
+async def search_datasources(client: PassthroughClient, index: str, raw: bytes) -> bytes:
+    """Check a raw ``{"query": ...}`` request and return Elasticsearch's response bytes unchanged."""
+    body = _prepare_small_search(raw) if len(raw) <= CACHED_BODY_BYTES else prepare_search(raw)
+    # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
+    # never a silently partial answer.
+    response = await client.post(f"/{index}/_search?allow_partial_search_results=false", body)
+    if response.status != 200:
+        reason = reason_for_caller(response.body, index) or "search failed"
+        status, error, _ = es_status_error(response.status, reason)
+        raise SearchFailed(status, error)
+    return response.body
+
+
+class SearchFailed(GatewayError):
+    """Elasticsearch refused the search; carries the mapped status and error body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body["error"]["message"])
+        self.status_code = status
+        self.code = body["error"]["code"]
+
+
+def reason_for_caller(raw: bytes, index: str) -> str | None:
+    """Elasticsearch's reason for a failed search, or ``WITHHELD`` if any part of it names another index.
+
+    The grammar already keeps every other index out of the search; this is the second wall. Every
+    ``index`` an error names (root causes, shard failures, nested causes) must be the data-source index,
+    and so must every index named in an ``index_not_found``-style reason.
+    """
+    try:
+        info: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    named = set(_indices_named(info))
+    if named - {index}:
+        log.warning("search failure naming other indices withheld from the caller: %s", sorted(named))
+        return WITHHELD
+    return reason_from_body(info)
+
+
+def _indices_named(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _indices_named(item)
+    elif isinstance(node, dict):
+        if isinstance(node.get("index"), str):
+            yield node["index"]
+        if node.get("resource.type") == "index_or_alias":
+            yield str(node.get("resource.id"))
+        for value in node.values():
+            yield from _indices_named(value)
