@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.search.queries import DATE_FORMAT, QUERY, TIME_ZONE
+from gateway.search.params import DATE_FORMAT, TIME_ZONE
+from gateway.search.queries import QUERY
 from gateway.search.rules import (
     FIELD,
     Bool,

@@ -1,0 +1,149 @@
+"""Full-text query clauses: the match family, multi-field queries, query strings and more_like_this."""
+
+from __future__ import annotations
+
+from gateway.search.params import (
+    ANALYZER,
+    EXPANSIONS,
+    FIELDS,
+    FUZZINESS,
+    MINIMUM_SHOULD_MATCH,
+    OPERATOR,
+    REWRITE,
+    TEXT,
+    TIME_ZONE,
+    ZERO_TERMS,
+    short_or_full,
+    with_name,
+)
+from gateway.search.rules import (
+    FIELD,
+    Bool,
+    Data,
+    Enum,
+    Int,
+    ListOf,
+    Never,
+    Num,
+    Obj,
+    Rule,
+    Scalar,
+    Str,
+    one_or_many,
+)
+from gateway.search.text import QueryString
+
+_MATCH = {
+    "query": Scalar(),
+    "operator": OPERATOR,
+    "minimum_should_match": MINIMUM_SHOULD_MATCH,
+    "analyzer": ANALYZER,
+    "fuzziness": FUZZINESS,
+    "prefix_length": Int(0, 1_000),
+    "max_expansions": EXPANSIONS,
+    "fuzzy_transpositions": Bool(),
+    "fuzzy_rewrite": REWRITE,
+    "lenient": Bool(),
+    "zero_terms_query": ZERO_TERMS,
+    "auto_generate_synonyms_phrase_query": Bool(),
+}
+_PHRASE = {"query": TEXT, "analyzer": ANALYZER, "slop": Int(0, 1_000), "zero_terms_query": ZERO_TERMS}
+_MULTI = {
+    **_MATCH,
+    "query": TEXT,
+    "fields": one_or_many(FIELD),
+    "type": Enum("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"),
+    "slop": Int(0, 1_000),
+    "tie_breaker": Num(0, 1),
+}
+_QUERY_STRING = {
+    "query": QueryString(),
+    "default_field": FIELD,
+    "fields": FIELDS,
+    "default_operator": OPERATOR,
+    "analyzer": ANALYZER,
+    "quote_analyzer": ANALYZER,
+    "allow_leading_wildcard": Bool(),
+    "enable_position_increments": Bool(),
+    "fuzzy_max_expansions": EXPANSIONS,
+    "fuzziness": FUZZINESS,
+    "fuzzy_prefix_length": Int(0, 1_000),
+    "fuzzy_transpositions": Bool(),
+    "phrase_slop": Int(0, 1_000),
+    "analyze_wildcard": Bool(),
+    "auto_generate_synonyms_phrase_query": Bool(),
+    "max_determinized_states": Int(0, "max_determinized_states"),
+    "minimum_should_match": MINIMUM_SHOULD_MATCH,
+    "lenient": Bool(),
+    "time_zone": TIME_ZONE,
+    "quote_field_suffix": Str(pattern=r"[A-Za-z0-9_.]{1,64}"),
+    "rewrite": REWRITE,
+    "fuzzy_rewrite": REWRITE,
+    "type": _MULTI["type"],
+    "tie_breaker": Num(0, 1),
+    "escape": Bool(),
+}
+_SIMPLE_QUERY_STRING = {
+    "query": QueryString(),
+    "fields": FIELDS,
+    "default_operator": OPERATOR,
+    "analyzer": ANALYZER,
+    "flags": Str(pattern=r"[A-Z_|]{1,200}") | Int(-1, 2**31 - 1),
+    "fuzzy_max_expansions": EXPANSIONS,
+    "fuzzy_prefix_length": Int(0, 1_000),
+    "fuzzy_transpositions": Bool(),
+    "lenient": Bool(),
+    "minimum_should_match": MINIMUM_SHOULD_MATCH,
+    "quote_field_suffix": _QUERY_STRING["quote_field_suffix"],
+    "analyze_wildcard": Bool(),
+    "auto_generate_synonyms_phrase_query": Bool(),
+}
+# A like/unlike item of more_like_this: text, or an artificial document. Documents named by id (with or
+# without an index) are refused: they are read from wherever the id points.
+_BY_ID = Never("a document named by id is read from another index or document; send its text or a 'doc'")
+_LIKE_ITEM = Str("query text characters") | Obj(
+    {"doc": Data(), "fields": FIELDS, "per_field_analyzer": Data(), "_index": _BY_ID, "_id": _BY_ID},
+    ("doc",),
+    "a more_like_this document",
+)
+_LIKE = one_or_many(_LIKE_ITEM, "more_like_this like / unlike items")
+
+
+FULL_TEXT_QUERIES: dict[str, Rule] = {
+    "match": short_or_full(Scalar(), _MATCH, "match", "query"),
+    "match_phrase": short_or_full(TEXT, _PHRASE, "match_phrase", "query"),
+    "match_phrase_prefix": short_or_full(
+        TEXT, {**_PHRASE, "max_expansions": EXPANSIONS}, "match_phrase_prefix", "query"
+    ),
+    "match_bool_prefix": short_or_full(TEXT, {**_MATCH, "query": TEXT}, "match_bool_prefix", "query"),
+    "multi_match": with_name(_MULTI, "multi_match", ("query",)),
+    "combined_fields": with_name(
+        {key: _MULTI[key] for key in ("query", "fields", "operator", "minimum_should_match")}
+        | {"zero_terms_query": ZERO_TERMS, "auto_generate_synonyms_phrase_query": Bool()},
+        "combined_fields",
+        ("query", "fields"),
+    ),
+    "query_string": with_name(_QUERY_STRING, "query_string", ("query",)),
+    "simple_query_string": with_name(_SIMPLE_QUERY_STRING, "simple_query_string", ("query",)),
+    "more_like_this": with_name(
+        {
+            "fields": FIELDS,
+            "like": _LIKE,
+            "unlike": _LIKE,
+            "max_query_terms": Int(1, "more_like_this max_query_terms"),
+            "min_term_freq": Int(0, 1_000_000),
+            "min_doc_freq": Int(0, 2**31 - 1),
+            "max_doc_freq": Int(0, 2**31 - 1),
+            "min_word_length": Int(0, 1_000),
+            "max_word_length": Int(0, 1_000),
+            "stop_words": ListOf(Str(), 1_000),
+            "analyzer": ANALYZER,
+            "minimum_should_match": MINIMUM_SHOULD_MATCH,
+            "fail_on_unsupported_field": Bool(),
+            "boost_terms": Num(0, 1e9),
+            "include": Bool(),
+        },
+        "more_like_this",
+        ("like",),
+    ),
+}
