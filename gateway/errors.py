@@ -93,14 +93,19 @@ def reason_from_body(info: Any) -> str | None:
     if not isinstance(info, dict):
         info = {}
     error = info.get("error")
-    if isinstance(error, dict):
-        causes = error.get("root_cause") or []
-        if causes and isinstance(causes[0], dict) and causes[0].get("reason"):
-            return str(causes[0]["reason"])
+    if isinstance(error, str):
+        return error
+    if not isinstance(error, dict):
+        return None
+    causes = error.get("root_cause") or []
+    if causes and isinstance(causes[0], dict) and causes[0].get("reason"):
+        return str(causes[0]["reason"])
+    # Some failures (e.g. a pipeline aggregation's bad buckets_path) leave root_cause and reason empty and
+    # say what went wrong only further down the caused_by chain.
+    while isinstance(error, dict):
         if error.get("reason"):
             return str(error["reason"])
-    elif isinstance(error, str):
-        return error
+        error = error.get("caused_by")
     return None
 
 

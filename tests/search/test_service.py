@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from gateway.errors import BadRequest
-from gateway.search.service import CACHED_BODY_BYTES, _prepare_small_search, prepare_search
+from gateway.search.service import CACHED_BODY_BYTES, _prepare_small_search, prepare_search, reason_for_caller
 
 
 def test_the_checked_body_carries_the_default_timeout() -> None:
@@ -21,3 +21,19 @@ def test_a_rejected_body_is_rejected_every_time() -> None:
     for _ in range(3):
         with pytest.raises(BadRequest, match="script_fields"):
             _prepare_small_search(raw)
+
+
+def test_a_reason_only_in_the_caused_by_chain_reaches_the_caller() -> None:
+    failure = {
+        "error": {
+            "root_cause": [],
+            "type": "search_phase_execution_exception",
+            "reason": "",
+            "caused_by": {
+                "type": "illegal_argument_exception",
+                "reason": "",
+                "caused_by": {"reason": "deep"},
+            },
+        }
+    }
+    assert reason_for_caller(orjson.dumps(failure), "idx") == "deep"
