@@ -51,18 +51,23 @@ class Authenticator:
 
     async def login(self, username: str, password: str, client: str) -> LoginResult:
         account = normalize_username(username)
-        wait = self.throttle.retry_after(account, client)
-        if wait is not None:  # refused before any hashing, so floods cost us nothing
+        reservation = self.throttle.reserve(account, client)
+        if reservation is None:  # refused before any hashing, so floods cost us nothing
+            wait = self.throttle.retry_after(account, client) or 1
             raise TooManyRequests(
                 "Too many failed logins; try again later.", headers={"Retry-After": str(wait)}
             )
-        user = await self.users.get(account)
-        usable = user is not None and not user.disabled
-        check = await self.hasher.verify_async(user.password_hash if usable and user else None, password)
+        try:
+            user = await self.users.get(account)
+            usable = user is not None and not user.disabled
+            check = await self.hasher.verify_async(user.password_hash if usable and user else None, password)
+        except BaseException:  # Elasticsearch unreachable, request cancelled: not a guess
+            self.throttle.release(reservation)
+            raise
         if not check.ok or user is None or not usable:
-            self.throttle.record_failure(account, client)
-            log.info("failed login for an account from %s", client)
+            log.info("failed login for an account from %s", client)  # the reservation stays counted
             raise NotAuthenticated(BAD_CREDENTIALS)
+        self.throttle.release(reservation)
         self.throttle.record_success(account)
         if check.needs_rehash:
             await self.users.set_password_hash(user.username, await self.hasher.hash_async(password))

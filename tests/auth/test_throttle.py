@@ -45,3 +45,13 @@ def test_success_clears_the_account() -> None:
     throttle.record_success("bob")
     throttle.record_failure("bob", "x")
     assert throttle.retry_after("bob", "x") is None
+
+
+def test_reservations_count_at_once_and_released_ones_do_not() -> None:
+    throttle = LoginThrottle(max_per_account=2, max_per_client=100, window_seconds=60, clock=Clock())
+    first = throttle.reserve("bob", "x")
+    second = throttle.reserve("bob", "x")
+    assert first is not None and second is not None
+    assert throttle.reserve("bob", "x") is None  # two attempts in flight already fill the limit
+    throttle.release(first)
+    assert throttle.reserve("bob", "x") is not None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
+import httpx
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
@@ -114,7 +116,7 @@ def test_failed_logins_are_throttled_then_released(es: Elasticsearch, es_url: st
         es_url=es_url,
         state_dir=tmp_path,
         login_max_failures_per_account=3,
-        login_failure_window_seconds=2,
+        login_failure_window_seconds=4,  # attempts count from their start: room for three slow hashes
         es_request_timeout=ES_TEST_TIMEOUT,
     )
     with TestClient(create_app(settings)) as client:
@@ -128,12 +130,52 @@ def test_failed_logins_are_throttled_then_released(es: Elasticsearch, es_url: st
         blocked = client.post(LOGIN, json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
         assert blocked.status_code == 429
         assert blocked.json()["error"]["code"] == "too_many_requests"
-        assert 1 <= int(blocked.headers["retry-after"]) <= 2
+        retry_after = int(blocked.headers["retry-after"])
+        assert 1 <= retry_after <= 4
         assert hasher.calls == 3  # refused before any password hashing
-        time.sleep(2.1)
+        time.sleep(retry_after + 0.1)
         assert (
             client.post(LOGIN, json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}).status_code == 200
         )
+
+
+def test_concurrent_wrong_guesses_cannot_exceed_the_limit(
+    es: Elasticsearch, es_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        es_url=es_url,
+        state_dir=tmp_path,
+        login_max_failures_per_account=3,
+        es_request_timeout=ES_TEST_TIMEOUT,
+    )
+    with TestClient(create_app(settings)) as client:
+        hasher = CountingHasher(client.app.state.gateway.authenticator)  # type: ignore[attr-defined]
+
+        async def guess_together() -> list[int]:
+            transport = httpx.ASGITransport(app=client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+                guesses = [
+                    http.post(LOGIN, json={"username": ADMIN_USER, "password": f"guess-{i:04d}"})
+                    for i in range(12)
+                ]
+                return [response.status_code for response in await asyncio.gather(*guesses)]
+
+        statuses = client.portal.call(guess_together)  # type: ignore[union-attr]  # in the app's loop
+        assert sorted(statuses) == [401] * 3 + [429] * 9
+        assert hasher.calls == 3  # only the allowed guesses were checked at all
+        right = client.post(LOGIN, json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        assert right.status_code == 429  # the account stays blocked for the window
+
+
+def test_a_successful_login_does_not_count_against_the_client(
+    es: Elasticsearch, es_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        es_url=es_url, state_dir=tmp_path, login_max_failures_per_client=2, es_request_timeout=ES_TEST_TIMEOUT
+    )
+    with TestClient(create_app(settings)) as client:
+        for _ in range(4):
+            assert login(client)  # never a 429: these attempts were not failures
 
 
 def test_old_hash_parameters_are_upgraded_on_login(client: TestClient, es: Elasticsearch) -> None:
