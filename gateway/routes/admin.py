@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.auth.apikeys import (
@@ -32,6 +32,7 @@ ADMIN_ONLY = secured(SESSION_SECURITY)
 
 MAX_PAGE = 1000
 MAX_WINDOW = 10_000  # Elasticsearch's default max_result_window
+KEY_MAX_LENGTH = 256
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
@@ -56,9 +57,10 @@ class KeyReference(BaseModel):
         extra="forbid", json_schema_extra={"oneOf": [{"required": ["token"]}, {"required": ["id"]}]}
     )
 
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)] | None = (
-        None
-    )
+    token: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=KEY_MAX_LENGTH)]
+        | None
+    ) = None
     id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
@@ -142,7 +144,11 @@ async def delete_api_token(body: KeyReference, _: AdminDep, state: StateDep) -> 
     responses=NO_SUCH_KEY,
     openapi_extra=ADMIN_ONLY,
 )
-async def verify_api_token(token: str, _: AdminDep, state: StateDep) -> dict[str, Any]:
+async def verify_api_token(
+    token: Annotated[str, Path(min_length=1, max_length=KEY_MAX_LENGTH)], _: AdminDep, state: StateDep
+) -> dict[str, Any]:
+    if not token.strip():  # no key is blank; KeyReference would refuse it with an unhandled error
+        raise NotFound("No such API key.")
     record = await _resolve(state, KeyReference(token=token))
     return record.verify_view(_now())
 

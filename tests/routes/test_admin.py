@@ -168,6 +168,16 @@ def test_unknown_keys_are_404(client: TestClient, token: str) -> None:
         assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize(("token_path", "status"), [("%20%20", 404), ("k" * 257, 400)])
+def test_verify_refuses_blank_or_overlong_keys_with_a_json_error(
+    client: TestClient, token: str, token_path: str, status: int
+) -> None:
+    """These keys used to fail validation inside the handler, which answered 500."""
+    response = client.get(f"/api/admin/verifyApiToken/{token_path}", headers=bearer(token))
+    assert response.status_code == status
+    assert response.json()["error"]["code"] in ("not_found", "invalid_request")
+
+
 def test_last_used_is_recorded(client: TestClient, token: str, es: Elasticsearch) -> None:
     key = create_key(client, token)
     before = dt.datetime.now(dt.UTC)
