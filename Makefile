@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint bench bench-ingest prereqs es-start es-stop es-status clean
+.PHONY: help run test lint fuzz bench bench-ingest prereqs es-start es-stop es-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/ruff check gateway tests bench
 	$(VENV)/bin/ruff format --check gateway tests bench
 	$(VENV)/bin/mypy
+
+fuzz: prereqs $(STAMP) ## long fuzz runs: the whole HTTP API (Schemathesis) and the search guard (~10 min)
+	HYPOTHESIS_PROFILE=fuzz GATEWAY_FUZZ_EXAMPLES=$${GATEWAY_FUZZ_EXAMPLES:-200} \
+	  GATEWAY_FUZZ_SEED=$${GATEWAY_FUZZ_SEED:-$$RANDOM} $(PY) -m pytest -o timeout=3600 tests/fuzz tests/search
 
 bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and stops its own Elasticsearch)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
