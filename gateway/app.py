@@ -27,7 +27,7 @@ from gateway.es.passthrough import PassthroughClient
 from gateway.es.templates import load_templates
 from gateway.fastpath import SEARCH_PATH, serve_search
 from gateway.ingest import Ingestor
-from gateway.observability import ObservabilityMiddleware, RequestRecorder
+from gateway.observability import ObservabilityMiddleware, RequestRecorder, install_access_log_redaction
 from gateway.openapi import install_openapi
 from gateway.routes import admin, auth, ingest, search, service
 from gateway.settings import Settings
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates = load_templates(settings.templates_dir)  # fail fast on a broken template file
     secrets = load_secrets(settings)
     recorder = RequestRecorder(access_log=settings.access_log)
+    install_access_log_redaction()  # whatever server runs the app, its own access log stays key-free
     hasher = PasswordHasher()
 
     @asynccontextmanager

@@ -7,11 +7,16 @@ The access log is buffered: lines are formatted with one f-string and written to
 batches (every ``FLUSH_INTERVAL`` seconds and at shutdown). Going through ``logging`` for every request
 cost about 50 µs of CPU — a quarter of the whole passthrough search — mostly record creation and one
 write system call per line. Lines look like the rest of the log: ``<time> INFO gateway.access: ...``.
+
+The server running the app may keep an access log of its own with raw paths (``uvicorn --factory`` does by
+default); the app factory installs ``SecretRedactingFilter`` on those loggers so they never hold a key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -22,6 +27,38 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FLUSH_INTERVAL = 0.5
 MAX_BUFFERED_LINES = 10_000
+# Access loggers of the servers that can run the app; theirs log raw paths and query strings.
+SERVER_ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access", "hypercorn.access")
+_KEY_IN_PATH = re.compile(r"(/api/admin/verifyApiToken/)[^?#\s\"]*")
+# getTokens searches "by name or by the full key"; the rest are names secrets commonly travel under.
+_SECRET_PARAM = re.compile(
+    r"([?&](?:search|token|key|api_?key|access_token|password|secret)=)[^&#\s\"]*", re.IGNORECASE
+)
+
+
+def redact_url(text: str) -> str:
+    """A path (with query) or a log line, with every key it may carry replaced."""
+    return _SECRET_PARAM.sub(r"\1[redacted]", _KEY_IN_PATH.sub(r"\1{token}", text))
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Rewrites the raw paths server access loggers record, whatever their format string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def install_access_log_redaction() -> None:
+    """Filter the server access loggers, so that no way of starting the app (``gateway serve``,
+    ``uvicorn --factory``, gunicorn workers) writes a key found in a URL. Idempotent."""
+    for name in SERVER_ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SecretRedactingFilter) for f in logger.filters):
+            logger.addFilter(SecretRedactingFilter())
 
 
 class Metrics:
@@ -150,4 +187,12 @@ class ObservabilityMiddleware:
             self.recorder.record(scope, scope["method"], route_template(scope), status, elapsed)
 
 
-__all__ = ["AccessLog", "Metrics", "ObservabilityMiddleware", "RequestRecorder"]
+__all__ = [
+    "AccessLog",
+    "Metrics",
+    "ObservabilityMiddleware",
+    "RequestRecorder",
+    "SecretRedactingFilter",
+    "install_access_log_redaction",
+    "redact_url",
+]
