@@ -38,3 +38,25 @@ def test_es_credentials_are_checked_for_consistency() -> None:
 
 def test_datasource_index_uses_the_tenant_name() -> None:
     assert make_settings().datasource_index == "autonomous-iam_common_datasources_latest"
+
+
+def test_a_short_first_admin_password_is_refused_up_front() -> None:
+    with pytest.raises(ValidationError, match="GATEWAY_ADMIN_PASSWORD needs at least 8 characters") as error:
+        make_settings(admin_password="shorty")
+    assert "shorty" not in str(error.value)  # the refused secret is not echoed
+
+
+@pytest.mark.parametrize("command", ["serve", "up"])
+def test_gateway_refuses_to_start_with_a_short_first_admin_password(command: str, tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d",
+        GATEWAY_ADMIN_USERNAME="admin@example.com",
+        GATEWAY_ADMIN_PASSWORD="shorty",
+        GATEWAY_STATE_DIR=str(tmp_path),
+        ES_URL="http://127.0.0.1:1",  # never reached: configuration is checked first
+    )
+    result = run_cli(command, "--port", "1", env=env, timeout=30)
+    assert result.returncode == 1
+    assert "GATEWAY_ADMIN_PASSWORD needs at least 8 characters" in result.stderr
+    assert "Traceback" not in result.stderr and "shorty" not in result.stderr
