@@ -207,6 +207,14 @@ async def load_entity_file(
     return report
 
 
+def _file_uri(entity_path: str, spec: Mapping[str, Any]) -> str:
+    # Definitions come from Elasticsearch documents anyone with write access may have shaped differently.
+    uri = spec.get("uri", {})
+    if not isinstance(uri, Mapping):
+        raise UnsafeUri(f'the uri of {entity_path} must be an object like {{"file": "file:/..."}}')
+    return str(uri.get("file", ""))
+
+
 async def load_datasource_files(
     sink: EntitySink,
     datasource: Mapping[str, Any],
@@ -221,18 +229,20 @@ async def load_datasource_files(
     The action follows the data source's ``sync_type`` unless one is given. A URI that cannot be used
     (outside the data root, not a file) is reported as that file's error; the other files still load.
     """
-    uris = {
-        str(path).rsplit("/", 1)[-1]: str(spec.get("uri", {}).get("file", ""))
-        for path, spec in (datasource.get("entityTypes") or {}).items()
+    specs = {
+        str(entity_path).rsplit("/", 1)[-1]: (str(entity_path), spec)
+        for entity_path, spec in (datasource.get("entityTypes") or {}).items()
         if isinstance(spec, Mapping)
     }
     chosen = action or action_for(str(datasource.get("sync_type", "")))
     reports: list[FileReport] = []
     for kind in ENTITY_KINDS.values():
-        uri = uris.get(kind.name)
-        if uri is None:
+        if kind.name not in specs:
             continue
+        entity_path, spec = specs[kind.name]
+        uri = entity_path  # names the file in reports until its URI is known
         try:
+            uri = _file_uri(entity_path, spec)
             path = resolve_file_uri(uri, data_root)
             if not path.is_file():
                 raise UnsafeUri(f"{uri!r} names no file under the data root")

@@ -18,6 +18,7 @@ from gateway.loader import (
     RowError,
     UnsafeUri,
     action_for,
+    load_datasource_files,
     load_entity_file,
     read_rows,
     resolve_file_uri,
@@ -164,3 +165,30 @@ def test_failures_reported_by_elasticsearch_map_back_to_lines(
         (3, "not_found: no such entity")
     ]
     assert es.count(index="autonomous-iam_autoid_base_assignments_latest")["count"] == 4
+
+
+@pytest.mark.parametrize("uri", ["file:/applications.csv", ["file:/applications.csv"], None, 7])
+def test_a_uri_that_is_not_an_object_is_that_files_error(
+    client: TestClient, settings: Settings, es: Elasticsearch, tmp_path: Path, uri: object
+) -> None:
+    (tmp_path / "identities.csv").write_text("usr_id,usr_name,usr_manager_id\nu1,Ada,\n")
+    prefix = "/autoid/system/datasources/ds-1"
+    datasource = {
+        "datasource_id": "ds-1",
+        "sync_type": "full",
+        "entityTypes": {
+            f"{prefix}/applications": {"uri": uri},
+            f"{prefix}/identities": {"uri": {"file": "file:/identities.csv"}},
+        },
+    }
+
+    async def run(es: AsyncElasticsearch) -> list[FileReport]:
+        sink = IngestorSink(Ingestor(es, settings.tenant_name))
+        return await load_datasource_files(sink, datasource, tmp_path, progress=False)
+
+    applications, identities = with_es(settings, run)
+    assert (applications.entity, applications.loaded, applications.failed) == ("applications", 0, 1)
+    assert applications.errors[0].message == (
+        f'the uri of {prefix}/applications must be an object like {{"file": "file:/..."}}'
+    )
+    assert (identities.entity, identities.loaded, identities.failed) == ("identities", 1, 0)
