@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import ssl
@@ -12,8 +13,9 @@ import urllib.request
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-from gateway.tls import ensure_certificate
+from gateway.tls import ensure_certificate, generate_self_signed, self_signed_paths
 from tests.helpers import TEST_TENANT_ID, free_port, make_settings
 
 
@@ -78,3 +80,36 @@ def test_serve_no_tls_speaks_plain_http(es_url: str, tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _not_after(cert_path: Path) -> dt.datetime:
+    return x509.load_pem_x509_certificate(cert_path.read_bytes()).not_valid_after_utc
+
+
+def test_a_self_signed_certificate_close_to_expiry_is_renewed(tmp_path: Path) -> None:
+    settings = make_settings(state_dir=tmp_path)
+    cert_path, key_path = self_signed_paths(tmp_path)
+    generate_self_signed(cert_path, key_path, ["localhost"], validity=dt.timedelta(days=10))
+    assert ensure_certificate(settings) == (cert_path, key_path)
+    assert _not_after(cert_path) - dt.datetime.now(dt.UTC) > dt.timedelta(days=800)
+    assert key_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_self_signed_pair_that_does_not_match_is_remade(tmp_path: Path) -> None:
+    settings = make_settings(state_dir=tmp_path)
+    cert_path, key_path = ensure_certificate(settings)
+    other_cert, other_key = tmp_path / "other-cert.pem", tmp_path / "other-key.pem"
+    generate_self_signed(other_cert, other_key, ["localhost"])
+    os.replace(other_key, key_path)  # e.g. one file of the pair restored from an old backup
+    ensure_certificate(settings)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    assert cert.public_key() == key.public_key()
+
+
+def test_an_unreadable_self_signed_certificate_is_remade(tmp_path: Path) -> None:
+    settings = make_settings(state_dir=tmp_path)
+    cert_path, _ = ensure_certificate(settings)
+    cert_path.write_text("not a certificate")
+    ensure_certificate(settings)
+    assert _not_after(cert_path) > dt.datetime.now(dt.UTC)
