@@ -1,4 +1,4 @@
-"""Full-text query clauses: the match family, multi-field queries, query strings and more_like_this."""
+"""Full-text query clauses: the match family, multi-field and query-string queries, intervals, MLT."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from gateway.search.params import (
     FIELDS,
     FUZZINESS,
     MINIMUM_SHOULD_MATCH,
+    NAME,
     OPERATOR,
     REWRITE,
     TEXT,
@@ -21,6 +22,7 @@ from gateway.search.rules import (
     Bool,
     Data,
     Enum,
+    FieldKeyed,
     Int,
     ListOf,
     Never,
@@ -29,6 +31,7 @@ from gateway.search.rules import (
     Rule,
     Scalar,
     Str,
+    Tagged,
     one_or_many,
 )
 from gateway.search.text import QueryString
@@ -109,6 +112,48 @@ _LIKE_ITEM = Str("query text characters") | Obj(
 _LIKE = one_or_many(_LIKE_ITEM, "more_like_this like / unlike items")
 
 
+def _interval_rules() -> dict[str, Rule]:
+    return INTERVAL_RULES
+
+
+INTERVALS_RULE = Tagged("intervals rule", _interval_rules, {"script": "scripts are not allowed"}, NAME)
+_USE_FIELD = {"analyzer": ANALYZER, "use_field": FIELD}
+_GAPS = {"max_gaps": Int(-1, 1_000), "ordered": Bool()}
+_RELATIONS = "after before contained_by containing not_contained_by not_containing not_overlapping"
+_RELATIONS += " overlapping"
+_INTERVAL_FILTER = Obj(
+    {
+        **{relation: INTERVALS_RULE for relation in _RELATIONS.split()},
+        "script": Never("scripts are not allowed"),
+    },
+    name="an intervals filter",
+)
+_SEVERAL = {"intervals": ListOf(INTERVALS_RULE, 64), "filter": _INTERVAL_FILTER}
+INTERVAL_RULES: dict[str, Rule] = {
+    "match": Obj({**_USE_FIELD, **_GAPS, "query": TEXT, "filter": _INTERVAL_FILTER}, ("query",), "match"),
+    "prefix": Obj({**_USE_FIELD, "prefix": Str("wildcard / prefix characters")}, ("prefix",), "prefix"),
+    "wildcard": Obj({**_USE_FIELD, "pattern": Str("wildcard / prefix characters")}, ("pattern",), "wildcard"),
+    "fuzzy": Obj(
+        {
+            **_USE_FIELD,
+            "term": Str("wildcard / prefix characters"),
+            "prefix_length": Int(0, 1_000),
+            "transpositions": Bool(),
+            "fuzziness": FUZZINESS,
+        },
+        ("term",),
+        "fuzzy",
+    ),
+    "all_of": Obj(
+        {**_GAPS, "intervals": ListOf(INTERVALS_RULE, 64), "filter": _INTERVAL_FILTER},
+        ("intervals",),
+        "all_of",
+    ),
+    "any_of": Obj(
+        {"intervals": ListOf(INTERVALS_RULE, 64), "filter": _INTERVAL_FILTER}, ("intervals",), "any_of"
+    ),
+}
+
 FULL_TEXT_QUERIES: dict[str, Rule] = {
     "match": short_or_full(Scalar(), _MATCH, "match", "query"),
     "match_phrase": short_or_full(TEXT, _PHRASE, "match_phrase", "query"),
@@ -146,4 +191,5 @@ FULL_TEXT_QUERIES: dict[str, Rule] = {
         "more_like_this",
         ("like",),
     ),
+    "intervals": FieldKeyed(INTERVALS_RULE, name="intervals"),
 }

@@ -2,7 +2,7 @@
 
 Left out on purpose, and refused with a reason: everything that runs a script, calls a model, reads
 another document or index, or hides a query from this check. Left out because nobody asked for them yet
-(refused as "not an accepted query"): span and interval queries, joins, shapes and the x-pack queries.
+(refused as "not an accepted query"): span queries, joins, shapes and the x-pack queries.
 """
 
 from __future__ import annotations

@@ -65,9 +65,51 @@ async def search_datasources(client: PassthroughClient, index: str, raw: bytes) 
     response = await client.post(f"/{index}/_search?allow_partial_search_results=false", body)
     if response.status != 200:
         reason = reason_for_caller(response.body, index) or "search failed"
-        status, error, _ = es_status_error(response.status, reason)
+        status = response.status
+        if status == 500 and _failed_on_the_body(response.body):
+            # Elasticsearch answers some rejections of a body with 500 (a nested query on a path that is
+            # not nested, inside an aggregation): the shards failed on the body itself, so sending it
+            # again cannot succeed. That is the caller's 400, not a retryable 503.
+            status = 400
+        status, error, _ = es_status_error(status, reason)
         raise SearchFailed(status, error)
     return response.body
+
+
+# Shard failures caused by the body itself; anything else (a node gone, a cancelled task) stays a 503.
+_BODY_FAILURES = frozenset(
+    {
+        "illegal_state_exception",
+        "illegal_argument_exception",
+        "query_shard_exception",
+        "parsing_exception",
+        "x_content_parse_exception",
+        "number_format_exception",
+        "aggregation_execution_exception",
+        "search_parse_exception",
+    }
+)
+
+
+def _failed_on_the_body(raw: bytes) -> bool:
+    try:
+        info: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    error = info.get("error") if isinstance(info, dict) else None
+    if not isinstance(error, dict) or error.get("type") != "search_phase_execution_exception":
+        return False
+    failures = error.get("failed_shards")
+    return (
+        isinstance(failures, list)
+        and bool(failures)
+        and all(
+            isinstance(f, dict)
+            and isinstance(f.get("reason"), dict)
+            and f["reason"].get("type") in _BODY_FAILURES
+            for f in failures
+        )
+    )
 
 
 class SearchFailed(GatewayError):

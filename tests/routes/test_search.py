@@ -123,6 +123,15 @@ def test_elasticsearch_rejections_come_back_as_400_with_its_reason(
             "not supported for aggregation",
         ),
         ({"sort": [{"name": "asc"}]}, "fielddata"),
+        # Elasticsearch itself answers this one with 500; it is still the body's fault, not an outage.
+        (
+            {
+                "aggs": {
+                    "a": {"filter": {"nested": {"path": "connectionSettings", "query": {"match_all": {}}}}}
+                }
+            },
+            "failed to find nested object under path [connectionSettings]",
+        ),
     ]
     for body, reason in cases:
         response = _post(client, key, {"query": body})
