@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway.search.keyed import MapOf, Tagged
 from gateway.search.params import DATE_FORMAT, TIME_ZONE
 from gateway.search.queries import QUERY
 from gateway.search.rules import (
@@ -18,13 +19,11 @@ from gateway.search.rules import (
     Enum,
     Int,
     ListOf,
-    MapOf,
     Num,
     Obj,
     Rule,
     Scalar,
     Str,
-    Tagged,
     one_or_many,
 )
 from gateway.search.text import Regexp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.search.keyed import FieldKeyed, Tagged
 from gateway.search.params import (
     ANALYZER,
     EXPANSIONS,
@@ -22,7 +23,6 @@ from gateway.search.rules import (
     Bool,
     Data,
     Enum,
-    FieldKeyed,
     Int,
     ListOf,
     Never,
@@ -31,7 +31,6 @@ from gateway.search.rules import (
     Rule,
     Scalar,
     Str,
-    Tagged,
     one_or_many,
 )
 from gateway.search.text import QueryString

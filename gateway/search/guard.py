@@ -23,6 +23,7 @@ from gateway.search.hits import (
     SOURCE,
     STORED_FIELDS,
 )
+from gateway.search.keyed import MapOf, Tagged
 from gateway.search.limits import limit
 from gateway.search.params import ANALYZER, FUZZINESS, TEXT
 from gateway.search.queries import QUERY
@@ -33,7 +34,6 @@ from gateway.search.rules import (
     Enum,
     Int,
     ListOf,
-    MapOf,
     Never,
     Num,
     Obj,
@@ -42,7 +42,6 @@ from gateway.search.rules import (
     Scalar,
     SearchRejected,
     Str,
-    Tagged,
     one_or_many,
     reject,
 )

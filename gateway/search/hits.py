@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.search.aggregations import AGGREGATIONS
+from gateway.search.keyed import FieldKeyed, MapOf
 from gateway.search.params import DATE_FORMAT, GEO_POINT
 from gateway.search.queries import QUERIES, QUERY, nested_query
 from gateway.search.rules import (
     FIELD,
     Bool,
     Enum,
-    FieldKeyed,
     Int,
     ListOf,
-    MapOf,
     Never,
     Obj,
     Path,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.search.rules import FIELD, Enum, FieldKeyed, Int, ListOf, Num, Obj, OneOf, Rule, Scalar, Str
+from gateway.search.keyed import FieldKeyed
+from gateway.search.rules import FIELD, Enum, Int, ListOf, Num, Obj, OneOf, Rule, Scalar, Str
 
 NAME = {"_name": Str(), "boost": Num(0, 1e9)}
 TEXT = Str("query text characters")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.search.fulltext import FULL_TEXT_QUERIES
+from gateway.search.keyed import FieldKeyed, Tagged
 from gateway.search.params import (
     DATE_FORMAT,
     DISTANCE,
@@ -28,7 +29,6 @@ from gateway.search.rules import (
     FIELD,
     Bool,
     Enum,
-    FieldKeyed,
     Int,
     ListOf,
     Never,
@@ -38,7 +38,6 @@ from gateway.search.rules import (
     Rule,
     Scalar,
     Str,
-    Tagged,
     one_or_many,
 )
 from gateway.search.text import Regexp

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gateway.errors import BadRequest
@@ -43,7 +43,7 @@ def json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     kind = json_type(value)
     return kind if kind == "null" else f"an {kind}" if kind[0] in "ao" else f"a {kind}"
 
@@ -81,7 +81,7 @@ class Bool(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if not isinstance(value, bool):
-            raise reject(path, f"must be a boolean, not {_type_name(value)}")
+            raise reject(path, f"must be a boolean, not {type_name(value)}")
 
 
 class Int(Rule):
@@ -94,7 +94,7 @@ class Int(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise reject(path, f"must be an integer, not {_type_name(value)}")
+            raise reject(path, f"must be an integer, not {type_name(value)}")
         if not self.low <= value <= self.high:
             raise reject(path, f"must be between {self.low} and {self.high}")
 
@@ -109,7 +109,7 @@ class Num(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise reject(path, f"must be a number, not {_type_name(value)}")
+            raise reject(path, f"must be a number, not {type_name(value)}")
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise reject(path, f"must be between {self.low:g} and {self.high:g}")
 
@@ -124,7 +124,7 @@ class Str(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if not isinstance(value, str):
-            raise reject(path, f"must be a string, not {_type_name(value)}")
+            raise reject(path, f"must be a string, not {type_name(value)}")
         if len(value) > self.max_chars:
             raise reject(path, f"must be at most {self.max_chars} characters")
         if self.pattern is not None and not self.pattern.fullmatch(value):
@@ -156,7 +156,7 @@ class Scalar(Rule):
         if isinstance(value, str):
             self.text.check(value, path)
         elif value is not None and not isinstance(value, bool | int | float):
-            raise reject(path, f"must be a string, number, boolean or null, not {_type_name(value)}")
+            raise reject(path, f"must be a string, number, boolean or null, not {type_name(value)}")
 
 
 class Data(Rule):
@@ -187,7 +187,7 @@ class ListOf(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if not isinstance(value, list):
-            raise reject(path, f"must be an array, not {_type_name(value)}")
+            raise reject(path, f"must be an array, not {type_name(value)}")
         if len(value) > self.max_items:
             raise reject(path, f"must have at most {self.max_items} items")
         for index, item in enumerate(value):
@@ -212,7 +212,7 @@ class OneOf(Rule):
             if kind in alternative.types:
                 alternative.check(value, path)
                 return
-        raise reject(path, f"must be {self.expects}, not {_type_name(value)}")
+        raise reject(path, f"must be {self.expects}, not {type_name(value)}")
 
 
 class Obj(Rule):
@@ -228,7 +228,7 @@ class Obj(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         if not isinstance(value, dict):
-            raise reject(path, f"must be an object, not {_type_name(value)}")
+            raise reject(path, f"must be an object, not {type_name(value)}")
         for key, item in value.items():
             rule = self.params.get(key)
             if rule is None:
@@ -241,88 +241,6 @@ class Obj(Rule):
 
     def extend(self, params: Mapping[str, Rule], name: str = "") -> Obj:
         return Obj({**self.params, **params}, self.required, name or self.name)
-
-
-class FieldKeyed(Rule):
-    """``{"<field>": <value>, ...options}``: exactly one key that is not an option names a field."""
-
-    expects = "an object"
-    types = frozenset({"object"})
-
-    def __init__(self, value: Rule, options: Mapping[str, Rule] | None = None, name: str = "") -> None:
-        self.value = value
-        self.options = dict(options or {})
-        self.name = name
-
-    def check(self, value: Any, path: Path) -> None:
-        if not isinstance(value, dict):
-            raise reject(path, f"must be an object, not {_type_name(value)}")
-        fields = [key for key in value if key not in self.options]
-        if len(fields) != 1:
-            raise reject(path, "must name exactly one field")
-        for key, item in value.items():
-            if key in self.options:
-                self.options[key].check(item, (*path, key))
-            else:
-                FIELD.check(key, (*path, key))
-                self.value.check(item, (*path, key))
-
-
-class MapOf(Rule):
-    """An object of caller-chosen names (aggregation names, highlighted fields) to values."""
-
-    expects = "an object"
-    types = frozenset({"object"})
-
-    def __init__(self, value: Rule, max_items: int | str = 1_024, key: Rule | None = None) -> None:
-        self.value = value
-        self.max_items = limit(max_items) if isinstance(max_items, str) else max_items
-        self.key = key or FIELD
-
-    def check(self, value: Any, path: Path) -> None:
-        if not isinstance(value, dict):
-            raise reject(path, f"must be an object, not {_type_name(value)}")
-        if len(value) > self.max_items:
-            raise reject(path, f"must have at most {self.max_items} members")
-        for key, item in value.items():
-            self.key.check(key, (*path, key))
-            self.value.check(item, (*path, key))
-
-
-class Tagged(Rule):
-    """``{"<kind>": {...}}`` with the kind from an allow-list: a query clause, an aggregation type, ..."""
-
-    expects = "an object"
-    types = frozenset({"object"})
-
-    def __init__(
-        self,
-        what: str,
-        kinds: Callable[[], Mapping[str, Rule]],
-        refused: Mapping[str, str] | None = None,
-        extra: Mapping[str, Rule] | None = None,
-    ) -> None:
-        self.what = what
-        self.kinds = kinds
-        self.refused = dict(refused or {})
-        self.extra = dict(extra or {})
-
-    def check(self, value: Any, path: Path) -> None:
-        if len(path) > limit("nesting depth"):
-            raise SearchRejected(f"the body nests deeper than {limit('nesting depth')} levels")
-        if not isinstance(value, dict):
-            raise reject(path, f"must be {self.what} object, not {_type_name(value)}")
-        kinds = self.kinds()
-        found = [key for key in value if key not in self.extra]
-        for key in found:
-            if key not in kinds:
-                reason = self.refused.get(key) or f"'{key}' is not an accepted {self.what}"
-                raise reject((*path, key), f"is refused: {reason}")
-        if len(found) != 1:
-            raise reject(path, f"must hold exactly one {self.what}")
-        for key, item in value.items():
-            rule = self.extra[key] if key in self.extra else kinds[key]
-            rule.check(item, (*path, key))
 
 
 FIELD = Str("field name characters")

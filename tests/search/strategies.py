@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from gateway.search.guard import BODY
-from gateway.search.rules import FieldKeyed, ListOf, MapOf, Obj, OneOf, Rule, Tagged
+from gateway.search.keyed import FieldKeyed, MapOf, Tagged
+from gateway.search.rules import ListOf, Obj, OneOf, Rule
 
 FIELDS = st.sampled_from(["name", "name.keyword", "datasource_id.keyword", "sync_type", "metadata.created"])
 TEXT = st.text(max_size=12)
