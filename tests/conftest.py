@@ -1,7 +1,8 @@
 """Layered fixtures: one real Elasticsearch per session, a clean slate per test, apps built per test.
 
 Where Elasticsearch comes from, in order:
-1. ``ES_URL`` is set: use that cluster (tests delete and recreate the ``autonomous-iam_*`` indices there!);
+1. ``ES_URL`` is set: use that cluster (tests delete and recreate the ``autonomous-iam_*`` indices there!),
+   but only when ``tests.cluster_guard`` finds it is a throw-away one or ``GATEWAY_TESTS_MAY_WIPE=1``;
 2. a Docker daemon answers: the official image at the pinned version, through testcontainers;
 3. otherwise: the embedded node (``embedded-es/``) on a free port with a temporary data dir.
 When none is possible the suite fails under ``CI`` and is skipped with the reason elsewhere.
@@ -20,6 +21,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.es import embedded
 from gateway.settings import Settings
+from tests.cluster_guard import wipe_refusal
 from tests.helpers import TEST_TENANT_ID, free_port, make_settings
 
 ES_TEST_TIMEOUT = 30.0
@@ -41,9 +43,18 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no Elasticsearch: {reason}")
 
 
+def _refuse_unless_throwaway(url: str) -> None:
+    with Elasticsearch(url, request_timeout=ES_TEST_TIMEOUT) as client:
+        cluster_name = str(client.info()["cluster_name"])
+        indices = list(client.indices.get(index="*", expand_wildcards="all"))
+    if reason := wipe_refusal(cluster_name, indices, os.environ):
+        pytest.exit(f"refusing to run the test suite: {reason}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(scope="session")
 def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("ES_URL"):
+        _refuse_unless_throwaway(url)
         yield url
         return
     if _docker_answers():
