@@ -25,6 +25,7 @@ from elasticsearch import AsyncElasticsearch
 
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserExists, UserStore, create_user
+from gateway.bundled import bundled_dir
 from gateway.entities import BRANCH, ENTITY_KINDS, document_id
 from gateway.es.bulk import BulkOp, bulk_write
 from gateway.ingest import Ingestor
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEMO_ADMIN = "bob.rodgers@forgerock.com"
 DEMO_PASSWORD = "Welcome123"  # noqa: S105 (the original documentation's demo password, demo only)
-SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
+SEED_DIR = bundled_dir("seed")
 DATASOURCES_FILE = SEED_DIR / "datasources.csv"
 MAPPINGS_FILE = SEED_DIR / "mappings.json"
 SEED_BATCH_SIZE = 1000

@@ -9,9 +9,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.auth.passwords import MIN_PASSWORD_LENGTH
+from gateway.bundled import REPO_ROOT as REPO_ROOT  # re-exported: the benchmarks import it from here
+from gateway.bundled import bundled_dir
 
 DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -69,7 +70,9 @@ class Settings(BaseSettings):
         description="Where the self-signed certificate and the embedded node's data live.",
     )
     templates_dir: Path = Field(
-        REPO_ROOT / "index_templates", alias="GATEWAY_TEMPLATES_DIR", description="Index template JSON files."
+        bundled_dir("index_templates"),
+        alias="GATEWAY_TEMPLATES_DIR",
+        description="Index template JSON files.",
     )
     embedded_es_port: int = Field(
         9200, ge=1, le=65535, alias="EMBEDDED_ES_PORT", description="HTTP port of the embedded node."
@@ -134,7 +137,7 @@ class Settings(BaseSettings):
         description="Largest ingest request body (413 beyond).",
     )
     data_root: Path = Field(
-        REPO_ROOT / "seed",
+        bundled_dir("seed"),
         alias="GATEWAY_DATA_ROOT",
         description="Root that data-source file: URIs resolve under (file:/data/x.csv → <root>/data/x.csv).",
     )

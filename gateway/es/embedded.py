@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.settings import REPO_ROOT
+from gateway.bundled import REPO_ROOT
 
 LAUNCHER_DIR = REPO_ROOT / "embedded-es"
 MAIN_CLASS = "org.elasticsearch.node.EmbeddedNode"
