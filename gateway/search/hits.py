@@ -26,6 +26,7 @@ from gateway.search.rules import (
     Str,
     one_or_many,
     reject,
+    type_name,
 )
 
 SCRIPTS = "scripts are not allowed"
@@ -67,6 +68,8 @@ class SortItem(Rule):
         if isinstance(value, str):
             FIELD.check(value, path)
             return
+        if not isinstance(value, dict):
+            raise reject(path, f"must be a field name or an object, not {type_name(value)}")
         if len(value) != 1:
             raise reject(path, "must name exactly one field to sort on")
         [(key, options)] = value.items()

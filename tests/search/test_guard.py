@@ -255,6 +255,9 @@ UNKNOWN: dict[str, tuple[dict[str, Any], str]] = {
     "pit": ({"pit": {"id": "abc"}}, "'pit'"),
     "runtime_mappings": ({"runtime_mappings": {"x": {"type": "keyword"}}}, "'runtime_mappings'"),
     "suggester": ({"suggest": {"s": {"text": "x", "no_such": {}}}}, "'suggest.s.no_such'"),
+    "number as a sort": ({"sort": [0]}, "'sort.0' must be a field name or an object, not a number"),
+    "null as a sort": ({"sort": None}, "'sort' must be"),
+    "object in _source list": ({"_source": [{}]}, "'_source.0' must be a string"),
     "two clauses in one object": ({"query": {"match_all": {}, "match_none": {}}}, "exactly one query"),
 }
 
