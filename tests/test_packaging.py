@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "gateway", "index_templates", "seed")
+SOURCES = ("pyproject.toml", "README.md", "gateway", "index_templates", "seed")
 
 CHECK = """
 import json, gateway
@@ -45,7 +45,9 @@ def test_a_wheel_install_finds_templates_and_seed_outside_the_repository(tmp_pat
     source.mkdir()
     for name in SOURCES:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                REPO / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(REPO / name, source / name)
     wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
