@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.errors import error_body
 
 _RESPONSE_HEAD = b"HTTP/1.1 "
 _INTERIM = b"HTTP/1.1 1"
@@ -50,6 +53,13 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn answers a request it cannot parse in plain text; every error of the gateway is JSON.
+        body = orjson.dumps(error_body("bad_request", msg))
+        head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        self.transport.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        self.transport.close()
 
     def on_response_complete(self) -> None:
         # Nothing more is written for this response: a head still held has no body to wait for.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -102,3 +103,26 @@ def test_pipelined_requests_with_a_head_in_between_are_all_answered(gateway: Gat
     assert answers[0].startswith(b"200") and answers[0].endswith(b'{"status":"ok"}')
     assert not answers[1].startswith(b"5") and answers[1].endswith(b"\r\n\r\n")  # a head, no body
     assert answers[2].startswith(b"200") and answers[2].endswith(b'{"status":"ok"}')
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET / HTTP/1.1\r\nHost: gateway\r\nA header without a colon\r\n\r\n",
+        b"GET /api/admin/verifyApiToken/%" + b"\x01" * 10 + b" HTTP/1.1\r\nHost: gateway\r\n\r\n",
+        b"NOT-A-METHOD\x00 / HTTP/1.1\r\n\r\n",
+    ],
+    ids=["header without colon", "control bytes in the path", "bad method"],
+)
+def test_requests_the_server_cannot_parse_get_a_json_400(
+    gateway: GatewayProcess, request_bytes: bytes
+) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as sock:
+        sock.sendall(request_bytes)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), received
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"]["code"] == "bad_request"
