@@ -2,7 +2,7 @@
 
 ``POST /jas/datasource/search`` is what ingestion jobs call most. Routing, dependency resolution and the
 middleware stack cost more CPU than the search itself, so the app answers this one path here; it runs the
-same authentication (``authenticate_caller``), the same guardrails and Elasticsearch call
+same authentication (``authenticate_caller``), the same search guard and Elasticsearch call
 (``search_datasources``), the same error mapping (``error_parts``) and the same metrics and access log as
 every other route. The FastAPI route of the same path documents it in the OpenAPI schema.
 """

@@ -35,7 +35,7 @@ LIMITS: Final[dict[str, int]] = {
     "max_determinized_states": 10_000,
     "more_like_this max_query_terms": 1_024,
     "more_like_this like / unlike items": 100,
-    "geo shape / polygon points": 10_000,
+    "geo_bounding_box wkt characters": 10_000,
     "rescore window_size": 10_000,  # index.max_rescore_window
     "collapse max_concurrent_group_searches": 64,
     # Highlighting

@@ -1,8 +1,8 @@
 """The query clauses a passthrough search may use, each with the parameters it may carry (Elasticsearch 8.x).
 
 Left out on purpose, and refused with a reason: everything that runs a script, calls a model, reads
-another document or index, or hides a query from this check. Left out because nobody asked for them yet
-(refused as "not an accepted query"): span queries, joins, shapes and the x-pack queries.
+another document or index, hides a query from this check, or joins documents. Left out because nobody asked
+for them yet (refused as "not an accepted query"): span queries and the x-pack queries.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ QUERIES: dict[str, Rule] = {
         Obj(
             {corner: GEO_POINT for corner in ("top_left", "bottom_right", "top_right", "bottom_left")}
             | {side: Num(-180, 180) for side in ("top", "left", "bottom", "right")}
-            | {"wkt": Str("geo shape / polygon points")}
+            | {"wkt": Str("geo_bounding_box wkt characters")}
         ),
         {
             "validation_method": Enum("coerce", "ignore_malformed", "strict"),

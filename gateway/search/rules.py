@@ -2,8 +2,8 @@
 
 A rule checks one JSON value at a path in the body and raises ``SearchRejected`` naming that path. Objects
 accept only the parameters they list; every number has bounds and every string a length limit, taken from
-``gateway.search.limits``. Nothing here knows Elasticsearch: ``grammar.py`` composes these rules into
-the allow-list.
+``gateway.search.limits``. Nothing here knows Elasticsearch: ``keyed.py`` adds objects keyed by a name, and
+``queries.py``, ``aggregations.py``, ``hits.py`` and ``guard.py`` compose them into the allow-list.
 """
 
 from __future__ import annotations

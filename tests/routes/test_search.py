@@ -1,4 +1,4 @@
-"""POST /jas/datasource/search: the documented request, native responses, guardrails, bad input."""
+"""POST /jas/datasource/search: the documented request, native responses, the guard, bad input."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def test_elasticsearch_rejections_come_back_as_400_with_its_reason(
         assert reason in error["message"], error
 
 
-GUARDRAIL_CASES: list[tuple[str, dict[str, Any], str]] = [
+GUARD_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("script query", {"query": {"script": {"script": "true"}}}, "script"),
     ("script_score", {"query": {"script_score": {"query": {"match_all": {}}, "script": "1"}}}, "script"),
     ("function_score script", {"query": {"function_score": {"functions": [{"script_score": {}}]}}}, "script"),
@@ -184,8 +184,8 @@ GUARDRAIL_CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "body", "named"), GUARDRAIL_CASES, ids=[c[0] for c in GUARDRAIL_CASES])
-def test_guardrails_refuse_with_400_naming_the_construct(
+@pytest.mark.parametrize(("name", "body", "named"), GUARD_CASES, ids=[c[0] for c in GUARD_CASES])
+def test_the_guard_refuses_with_400_naming_the_construct(
     client: TestClient, key: str, name: str, body: dict[str, Any], named: str
 ) -> None:
     response = _post(client, key, {"query": body})
