@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.search.keyed import FieldKeyed, Tagged
+from gateway.search.keyed import FieldKeyed, MapOf, Tagged
 from gateway.search.params import (
     ANALYZER,
     EXPANSIONS,
@@ -104,7 +104,13 @@ _SIMPLE_QUERY_STRING = {
 # without an index) are refused: they are read from wherever the id points.
 _BY_ID = Never("a document named by id is read from another index or document; send its text or a 'doc'")
 _LIKE_ITEM = Str("query text characters") | Obj(
-    {"doc": Data(), "fields": FIELDS, "per_field_analyzer": Data(), "_index": _BY_ID, "_id": _BY_ID},
+    {
+        "doc": Data(),
+        "fields": FIELDS,
+        "per_field_analyzer": MapOf(ANALYZER, 64),
+        "_index": _BY_ID,
+        "_id": _BY_ID,
+    },
     ("doc",),
     "a more_like_this document",
 )

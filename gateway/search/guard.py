@@ -25,12 +25,11 @@ from gateway.search.hits import (
 )
 from gateway.search.keyed import MapOf, Tagged
 from gateway.search.limits import limit
-from gateway.search.params import ANALYZER, FUZZINESS, TEXT
+from gateway.search.params import ANALYZER, FUZZINESS, GEO_POINT, TEXT
 from gateway.search.queries import QUERY
 from gateway.search.rules import (
     FIELD,
     Bool,
-    Data,
     Enum,
     Int,
     ListOf,
@@ -132,7 +131,24 @@ _COMPLETION_SUGGESTER: dict[str, Rule] = {
         }
     ),
     "regex": Obj({"flags": Str(pattern=r"[A-Z_|]{1,200}"), "max_determinized_states": Int(0, 10_000)}),
-    "contexts": MapOf(Data(), 16),
+    "contexts": MapOf(
+        one_or_many(
+            Scalar()
+            | Obj(
+                {
+                    "context": Scalar() | GEO_POINT,
+                    "boost": Num(0, 1e9),
+                    "prefix": Bool(),
+                    "precision": Int(1, 12) | Str(pattern=r"[0-9.]{1,12}[a-z]{0,4}"),
+                    "neighbours": ListOf(Int(1, 12) | Str(pattern=r"[0-9.]{1,12}[a-z]{0,4}"), 12),
+                },
+                ("context",),
+                "a completion context",
+            ),
+            64,
+        ),
+        16,
+    ),
 }
 SUGGESTION = Tagged(
     "suggester",
@@ -215,4 +231,11 @@ def check_search_body(body: Any) -> dict[str, Any]:
     most = limit(_HITS)
     if body.get("from", 0) + body.get("size", 10) > most:
         raise SearchRejected(f"'from' + 'size' must not exceed {most}")
+    inner_hits = body.get("collapse", {}).get("inner_hits", [])
+    expansions = body.get("size", 10) * (len(inner_hits) if isinstance(inner_hits, list) else 1)
+    if expansions > (budget := limit("collapse searches (size times inner_hits entries)")):
+        # Elasticsearch runs one more search per returned hit and inner_hits entry.
+        raise SearchRejected(
+            f"'collapse.inner_hits' with 'size' would run {expansions} searches (at most {budget})"
+        )
     return body

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.search.limits import limit
-from gateway.search.rules import FIELD, Path, Rule, SearchRejected, reject, type_name
+from gateway.search.rules import FIELD, Path, Rule, check_depth, reject, type_name
 
 
 class FieldKeyed(Rule):
@@ -22,6 +22,7 @@ class FieldKeyed(Rule):
         self.name = name
 
     def check(self, value: Any, path: Path) -> None:
+        check_depth(path)
         if not isinstance(value, dict):
             raise reject(path, f"must be an object, not {type_name(value)}")
         fields = [key for key in value if key not in self.options]
@@ -47,6 +48,7 @@ class MapOf(Rule):
         self.key = key or FIELD
 
     def check(self, value: Any, path: Path) -> None:
+        check_depth(path)
         if not isinstance(value, dict):
             raise reject(path, f"must be an object, not {type_name(value)}")
         if len(value) > self.max_items:
@@ -75,8 +77,7 @@ class Tagged(Rule):
         self.extra = dict(extra or {})
 
     def check(self, value: Any, path: Path) -> None:
-        if len(path) > limit("nesting depth"):
-            raise SearchRejected(f"the body nests deeper than {limit('nesting depth')} levels")
+        check_depth(path)
         if not isinstance(value, dict):
             raise reject(path, f"must be {self.what} object, not {type_name(value)}")
         kinds = self.kinds()

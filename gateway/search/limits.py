@@ -38,6 +38,7 @@ LIMITS: Final[dict[str, int]] = {
     "geo_bounding_box wkt characters": 10_000,
     "rescore window_size": 10_000,  # index.max_rescore_window
     "collapse max_concurrent_group_searches": 64,
+    "collapse searches (size times inner_hits entries)": 1_000,
     # Highlighting
     "highlight number_of_fragments": 100,
     "highlight fragment_size, no_match_size": 10_000,
@@ -55,6 +56,7 @@ LIMITS: Final[dict[str, int]] = {
     "query_string parenthesis nesting": 32,
     "regexp characters": 1_000,  # index.max_regex_length
     "regexp repetition count": 100,
+    "regexp repetition product": 10_000,
     "wildcard / prefix characters": 1_000,
     "field name characters": 512,
     "other string characters": 1_024,

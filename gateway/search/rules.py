@@ -31,6 +31,12 @@ def reject(path: Path, problem: str) -> SearchRejected:
     return SearchRejected(f"'{where(path)}' {problem}")
 
 
+def check_depth(path: Path) -> None:
+    """Every container rule calls this, so no recursion in the grammar can nest past the limit."""
+    if len(path) > limit("nesting depth"):
+        raise SearchRejected(f"the body nests deeper than {limit('nesting depth')} levels")
+
+
 def json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -165,8 +171,7 @@ class Data(Rule):
     expects = "JSON data"
 
     def check(self, value: Any, path: Path) -> None:
-        if len(path) > limit("nesting depth"):
-            raise SearchRejected(f"the body nests deeper than {limit('nesting depth')} levels")
+        check_depth(path)
         if isinstance(value, dict):
             for key, item in value.items():
                 self.check(item, (*path, key))
@@ -186,6 +191,7 @@ class ListOf(Rule):
         self.max_items = limit(max_items) if isinstance(max_items, str) else max_items
 
     def check(self, value: Any, path: Path) -> None:
+        check_depth(path)
         if not isinstance(value, list):
             raise reject(path, f"must be an array, not {type_name(value)}")
         if len(value) > self.max_items:
@@ -227,6 +233,7 @@ class Obj(Rule):
         self.name = name
 
     def check(self, value: Any, path: Path) -> None:
+        check_depth(path)
         if not isinstance(value, dict):
             raise reject(path, f"must be an object, not {type_name(value)}")
         for key, item in value.items():

@@ -48,7 +48,10 @@ def prepare_search(raw: bytes) -> bytes:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
     body = parse_request(envelope)
     body["timeout"] = body.get("timeout", DEFAULT_TIMEOUT)
-    return orjson.dumps(body)
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:  # the grammar bounds nesting well below orjson's; never a 500
+        raise SearchRejected(f"the search body cannot be sent on: {exc}") from exc
 
 
 # Ingestion jobs send the same few searches over and over: remember the checked form of small bodies.

@@ -33,6 +33,27 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+_STACKED = re.compile(r"(?:[*+?]|\{[0-9]*(?:,[0-9]*)?\}){3,}", re.ASCII)
+_SLASHED = re.compile(r"/((?:\\.|[^/\\])*)/")
+
+
+def _check_regexp(text: str, path: Path) -> None:
+    """Repetition counts, their product (nested repeats multiply states) and group nesting."""
+    most, budget = limit("regexp repetition count"), limit("regexp repetition product")
+    product = 1
+    for match in _REPETITION.finditer(text):
+        counts = [int(part) for part in match.groups() if part]
+        if any(count > most for count in counts):
+            raise reject(path, f"repeats more than {most} times ('{match.group(0)}')")
+        product *= max(counts, default=1) or 1
+        if product > budget:
+            raise reject(path, f"repeats more than {budget} times in all (the counts multiply)")
+    if stacked := _STACKED.search(text):  # each stacked operator is one more level of recursion
+        raise reject(path, f"stacks repetition operators ('{stacked.group(0)[:20]}')")
+    if _nesting(text) > limit("query_string parenthesis nesting"):
+        raise reject(path, f"nests groups deeper than {limit('query_string parenthesis nesting')}")
+
+
 class Regexp(Rule):
     """A Lucene regular expression: bounded length, repetition counts and group nesting."""
 
@@ -44,20 +65,12 @@ class Regexp(Rule):
 
     def check(self, value: Any, path: Path) -> None:
         self.text.check(value, path)
-        most = limit("regexp repetition count")
-        for match in _REPETITION.finditer(value):
-            if any(part and int(part) > most for part in match.groups()):
-                raise reject(path, f"repeats more than {most} times ('{match.group(0)}')")
-        if _nesting(value) > limit("query_string parenthesis nesting"):
-            raise reject(path, f"nests groups deeper than {limit('query_string parenthesis nesting')}")
+        _check_regexp(value, path)
 
 
 class QueryString(Rule):
-    """The text of a ``query_string`` / ``simple_query_string``: bounded length and nesting.
-
-    Regexps inside it (``/.../``) are bounded by the same length; ``max_determinized_states`` is bounded
-    by the grammar.
-    """
+    """The text of a ``query_string`` / ``simple_query_string``: bounded length and nesting; each regexp
+    inside it (``/.../``) bounded like a ``regexp`` query."""
 
     expects = "a string"
     types = frozenset({"string"})
@@ -70,3 +83,7 @@ class QueryString(Rule):
         deepest = limit("query_string parenthesis nesting")
         if _nesting(value) > deepest:
             raise reject(path, f"nests parentheses deeper than {deepest}")
+        for regexp in _SLASHED.finditer(value):
+            if len(regexp.group(1)) > limit("regexp characters"):
+                raise reject(path, f"holds a regexp longer than {limit('regexp characters')} characters")
+            _check_regexp(regexp.group(1), path)

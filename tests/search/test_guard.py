@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.search import SearchRejected, check_search_body
+from gateway.search import SearchRejected, check_search_body, prepare_search
 from gateway.search.limits import LIMITS
 
 LOOKUP = {"index": "gateway-users", "id": "admin", "path": "password_hash"}
@@ -187,6 +187,13 @@ def _nest(depth: int) -> dict[str, Any]:
     return query
 
 
+def _nested_sort(depth: int) -> dict[str, Any]:
+    nested: dict[str, Any] = {"path": "a"}
+    for _ in range(depth):
+        nested = {"path": "a", "nested": nested}
+    return nested
+
+
 DEEP_PARENS = "(" * 30_000 + "a" + ")" * 30_000
 UNBOUNDED: dict[str, tuple[dict[str, Any], str]] = {
     "number_of_fragments": (
@@ -228,6 +235,25 @@ UNBOUNDED: dict[str, tuple[dict[str, Any], str]] = {
     "regexp repetition": ({"query": {"regexp": {"name": "(a{1,1000}){1,1000}"}}}, "repeats"),
     "deep paging": ({"from": 9995, "size": 10}, "from"),
     "deep nesting": ({"query": _nest(40)}, "nests deeper"),
+    "deep nested sort": ({"sort": [{"f": {"nested": _nested_sort(250)}}]}, "nests deeper"),
+    "query_string regexp repetition": (
+        {"query": {"query_string": {"query": "/(a{1,1000}){1,1000}/", "default_field": "name"}}},
+        "repeats more than 100 times",
+    ),
+    "nested repetitions multiply": ({"query": {"regexp": {"n": "((a{1,100}){1,100}){1,100}"}}}, "multiply"),
+    "stacked repetition operators": ({"query": {"regexp": {"n": "a" + "+" * 500}}}, "stacks repetition"),
+    "long regexp in a query_string": (
+        {"query": {"query_string": {"query": "/" + "a" * 2000 + "/"}}},
+        "holds a regexp longer than 1000",
+    ),
+    "collapse expansions": (
+        {"size": 10_000, "collapse": {"field": "x", "inner_hits": [{"name": f"i{n}"} for n in range(16)]}},
+        "would run 160000 searches",
+    ),
+    "more_like_this per-field analyzer": (
+        {"query": {"more_like_this": {"like": [{"doc": {}, "per_field_analyzer": {"f": {"script": 1}}}]}}},
+        "per_field_analyzer.f",
+    ),
 }
 
 
@@ -272,3 +298,22 @@ def test_the_limits_table_in_the_docs_is_the_one_in_the_code() -> None:
     text = (Path(__file__).parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| (.+?) \| ([0-9 ]+) \|$", text, flags=re.MULTILINE))
     assert {name: int(value.replace(" ", "")) for name, value in rows.items()} == LIMITS
+
+
+def test_a_body_too_deep_to_send_is_a_400_not_a_crash() -> None:
+    nested = '{"path": "a"}'
+    for _ in range(200):  # 400 levels: parsed, but deeper than orjson writes (254)
+        nested = '{"path": "a", "nested": ' + nested + "}"
+    raw = ('{"query": {"sort": [{"f": {"nested": ' + nested + "}}]}}").encode()
+    with pytest.raises(SearchRejected, match="nests deeper"):
+        prepare_search(raw)
+
+
+def test_ordinary_regexps_and_collapses_stay_accepted() -> None:
+    for body in (
+        {"query": {"regexp": {"name.keyword": "[0-9]{4}-[0-9]{2}-[0-9]{2}"}}},
+        {"query": {"query_string": {"query": "name:/joh?n(ath[oa]n)/ AND sync_type:full*"}}},
+        {"size": 100, "collapse": {"field": "x", "inner_hits": [{"name": "a"}, {"name": "b"}]}},
+        {"aggs": {"a": {"global": {}, "meta": {"anything": {"the caller": ["likes"]}}}}},
+    ):
+        assert check_search_body(body) == body
