@@ -42,7 +42,7 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/ruff format --check gateway tests bench
 	$(VENV)/bin/mypy
 
-fuzz: prereqs $(STAMP) ## long fuzz runs: the whole HTTP API (Schemathesis) and the search guard (~10 min)
+fuzz: prereqs $(STAMP) ## long fuzz runs: the whole HTTP API (Schemathesis) and the search guard (~6 min)
 	HYPOTHESIS_PROFILE=fuzz GATEWAY_FUZZ_EXAMPLES=$${GATEWAY_FUZZ_EXAMPLES:-200} \
 	  GATEWAY_FUZZ_SEED=$${GATEWAY_FUZZ_SEED:-$$RANDOM} $(PY) -m pytest -o timeout=3600 tests/fuzz tests/search
 
