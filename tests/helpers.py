@@ -135,6 +135,20 @@ def showcase_datasource() -> dict[str, Any]:
     }
 
 
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+    """Poll ``/readyz`` until a gateway process answers 200; fail with its log if it dies or never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never became ready:\n{log.read_text()}")
+
+
 class GatewayProcess:
     """A ``gateway serve`` child process on a free port (plain HTTP), as an operator would run it."""
 
@@ -155,16 +169,7 @@ class GatewayProcess:
             )
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"gateway on {self.port} never became ready")
+        wait_ready(self.url, self.process, self.log)
 
     def search(self, key: str) -> int:
         headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
