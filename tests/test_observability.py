@@ -29,6 +29,7 @@ def _start(command: str, port: int, env: dict[str, str], log: Path) -> subproces
         return subprocess.Popen([sys.executable, *args], env=env, cwd=REPO, stdout=out, stderr=out)
 
 
+@pytest.mark.parametrize("command", ["uvicorn", "gateway serve"])
 def test_keys_in_urls_never_reach_the_access_logs(
     command: str, es: Elasticsearch, es_url: str, tmp_path: Path
 ) -> None:
