@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from gateway.search.aggregations import AGGS
+from gateway.search.budget import check_budgets
 from gateway.search.hits import (
     COLLAPSE,
     DOCVALUE_FIELDS,
@@ -231,11 +232,5 @@ def check_search_body(body: Any) -> dict[str, Any]:
     most = limit(_HITS)
     if body.get("from", 0) + body.get("size", 10) > most:
         raise SearchRejected(f"'from' + 'size' must not exceed {most}")
-    inner_hits = body.get("collapse", {}).get("inner_hits", [])
-    expansions = body.get("size", 10) * (len(inner_hits) if isinstance(inner_hits, list) else 1)
-    if expansions > (budget := limit("collapse searches (size times inner_hits entries)")):
-        # Elasticsearch runs one more search per returned hit and inner_hits entry.
-        raise SearchRejected(
-            f"'collapse.inner_hits' with 'size' would run {expansions} searches (at most {budget})"
-        )
+    check_budgets(body)
     return body

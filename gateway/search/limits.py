@@ -19,6 +19,7 @@ LIMITS: Final[dict[str, int]] = {
     "aggregation size, shard_size": 10_000,
     "composite size": 10_000,
     "top_hits / inner_hits from + size": 100,  # index.max_inner_result_window
+    "top_hits hits across all buckets": 100_000,
     "auto_date_histogram buckets": 10_000,
     "rare_terms max_doc_count": 100,
     "cardinality precision_threshold": 40_000,

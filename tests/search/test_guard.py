@@ -250,6 +250,22 @@ UNBOUNDED: dict[str, tuple[dict[str, Any], str]] = {
         {"size": 10_000, "collapse": {"field": "x", "inner_hits": [{"name": f"i{n}"} for n in range(16)]}},
         "would run 160000 searches",
     ),
+    "top_hits under many buckets": (
+        {
+            "aggs": {
+                "a": {"terms": {"field": "x", "size": 10_000}, "aggs": {"t": {"top_hits": {"size": 100}}}}
+            }
+        },
+        "may fetch 1000000 hits",
+    ),
+    "top_hits under a histogram": (
+        {
+            "aggs": {
+                "a": {"histogram": {"field": "n", "interval": 1}, "aggs": {"t": {"top_hits": {"size": 2}}}}
+            }
+        },
+        "may fetch 131072 hits",
+    ),
     "more_like_this per-field analyzer": (
         {"query": {"more_like_this": {"like": [{"doc": {}, "per_field_analyzer": {"f": {"script": 1}}}]}}},
         "per_field_analyzer.f",
@@ -315,5 +331,6 @@ def test_ordinary_regexps_and_collapses_stay_accepted() -> None:
         {"query": {"query_string": {"query": "name:/joh?n(ath[oa]n)/ AND sync_type:full*"}}},
         {"size": 100, "collapse": {"field": "x", "inner_hits": [{"name": "a"}, {"name": "b"}]}},
         {"aggs": {"a": {"global": {}, "meta": {"anything": {"the caller": ["likes"]}}}}},
+        {"aggs": {"a": {"terms": {"field": "x", "size": 100}, "aggs": {"t": {"top_hits": {"size": 10}}}}}},
     ):
         assert check_search_body(body) == body
