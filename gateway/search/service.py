@@ -67,9 +67,10 @@ async def search_datasources(client: PassthroughClient, index: str, raw: bytes) 
     # never a silently partial answer.
     response = await client.post(f"/{index}/_search?allow_partial_search_results=false", body)
     if response.status != 200:
-        reason = reason_for_caller(response.body, index) or "search failed"
+        failure = _decode(response.body)
+        reason = _reason(failure, index) or "search failed"
         status = response.status
-        if status == 500 and _failed_on_the_body(response.body):
+        if status == 500 and _failed_on_the_body(failure):
             # Elasticsearch answers some rejections of a body with 500 (a nested query on a path that is
             # not nested, inside an aggregation): the shards failed on the body itself, so sending it
             # again cannot succeed. That is the caller's 400, not a retryable 503.
@@ -94,11 +95,14 @@ _BODY_FAILURES = frozenset(
 )
 
 
-def _failed_on_the_body(raw: bytes) -> bool:
+def _decode(raw: bytes) -> Any:
     try:
-        info: Any = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return False
+        return None
+
+
+def _failed_on_the_body(info: Any) -> bool:
     error = info.get("error") if isinstance(info, dict) else None
     if not isinstance(error, dict) or error.get("type") != "search_phase_execution_exception":
         return False
@@ -131,10 +135,10 @@ def reason_for_caller(raw: bytes, index: str) -> str | None:
     ``index`` an error names (root causes, shard failures, nested causes) must be the data-source index,
     and so must every index named in an ``index_not_found``-style reason.
     """
-    try:
-        info: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    return _reason(_decode(raw), index)
+
+
+def _reason(info: Any, index: str) -> str | None:
     named = set(_indices_named(info))
     if named - {index}:
         log.warning("search failure naming other indices withheld from the caller: %s", sorted(named))

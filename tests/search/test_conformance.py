@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.errors import reason_from_body
 from tests.helpers import TEST_TENANT_ID, create_key, login, make_settings, showcase_datasource
 
 INDEX = "autonomous-iam_common_datasources_latest"
@@ -180,22 +181,6 @@ def _without_position(reason: str | None) -> str | None:
     return re.sub(r"^\[\d+:\d+\] ", "", reason) if reason is not None else None
 
 
-def _es_reason(error_body: Any) -> str | None:
-    """Elasticsearch's reason: the root cause's, else the error's, else the first non-empty one down the
-    ``caused_by`` chain (failures in the reduce phase come with no root cause and an empty reason)."""
-    error = error_body.get("error") if isinstance(error_body, dict) else None
-    if not isinstance(error, dict):
-        return str(error) if error else None
-    causes = error.get("root_cause") or []
-    if causes and isinstance(causes[0], dict) and causes[0].get("reason"):
-        return str(causes[0]["reason"])
-    while isinstance(error, dict):
-        if error.get("reason"):
-            return str(error["reason"])
-        error = error.get("caused_by")
-    return None
-
-
 def _key_paths(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """The path of every key in a body, list positions included (``query.function_score.functions.0``)."""
     if isinstance(node, dict):
@@ -234,7 +219,7 @@ def test_rest_test_body_is_answered_as_elasticsearch_answers_or_refused(
     error = seen.gateway["error"]
     if error["code"] == "elasticsearch_rejected":
         assert 400 <= seen.es_status < 500, answers
-        assert _without_position(error["message"]) == _without_position(_es_reason(seen.es)), answers
+        assert _without_position(error["message"]) == _without_position(reason_from_body(seen.es)), answers
     else:
         assert error["code"] == "search_rejected", answers
         assert _named_paths(error["message"], seen.body), answers
