@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.es import embedded
+from gateway.es import embedded, launcher
 
 
 def free_port() -> int:
@@ -35,10 +35,10 @@ def rss_mib(pid: int) -> float:
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="es-bench-"))
     try:
-        launcher = work / "embedded-es"
-        shutil.copytree(embedded.LAUNCHER_DIR, launcher, ignore=shutil.ignore_patterns("target"))
+        module = work / "embedded-es"
+        shutil.copytree(launcher.LAUNCHER_DIR, module, ignore=shutil.ignore_patterns("target"))
         os.environ["MAVEN_OPTS"] = f"-Dmaven.repo.local={work / 'm2'}"
-        config = embedded.NodeConfig(work / "node", port=free_port(), launcher_dir=launcher)
+        config = embedded.NodeConfig(work / "node", port=free_port(), launcher_dir=module)
 
         started = time.monotonic()
         node = embedded.start(config)
@@ -53,10 +53,10 @@ def main() -> None:
         idle_rss = rss_mib(node.pid)
         embedded.stop(config)
 
-        classpath = (launcher / "target" / "classpath.txt").read_text().strip().split(os.pathsep)
+        classpath = (module / "target" / "classpath.txt").read_text().strip().split(os.pathsep)
         jar_bytes = sum(Path(p).stat().st_size for p in classpath)
         repo_bytes = sum(p.stat().st_size for p in (work / "m2").rglob("*") if p.is_file())
-        print(f"| Elasticsearch version | {embedded.pinned_version()} |")
+        print(f"| Elasticsearch version | {launcher.pinned_version()} |")
         print(f"| runtime jars (classpath) | {len(classpath)} files, {jar_bytes / 2**20:.1f} MiB |")
         print(f"| first-run Maven download (jars + build plugins) | {repo_bytes / 2**20:.1f} MiB |")
         print(f"| cold start (download + build + start until yellow) | {cold:.1f} s |")

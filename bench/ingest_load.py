@@ -2,7 +2,7 @@
 
 Both write the same documents (fields plus the gateway's metadata block) with the same ids into an empty
 identities index, each in its own child process so that its peak RSS (``ru_maxrss``) is its own; the
-``ingest-job`` mode is the HTTP path (``gateway.ingest_job`` → a gateway process → Elasticsearch). Every
+``ingest-job`` mode is the HTTP path (``gateway.jobs.ingest_job`` → a gateway process → Elasticsearch). Every
 mode runs on a small and a large file from the same generated set: memory that stays flat from the small
 to the large file is what "streaming" means. Modes run interleaved in one session on one node.
 
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench._es import elasticsearch
-from gateway.entities import IDENTITIES, entity_id, entity_metadata, primary_key
-from gateway.ingest import Action, utc_now
-from gateway.synthetic import generate
+from gateway.ingest.entities import IDENTITIES, entity_id, entity_metadata, primary_key
+from gateway.ingest.writer import Action, utc_now
+from gateway.loading.synthetic import generate
 
 TENANT_NAME = "autonomous-iam"
 INDEX = IDENTITIES.index(TENANT_NAME)
@@ -67,8 +67,8 @@ def _baseline(es_url: str, path: Path) -> int:
 def _gateway(es_url: str, path: Path, action: Action) -> int:
     from elasticsearch import AsyncElasticsearch
 
-    from gateway.ingest import Ingestor
-    from gateway.loader import IngestorSink, load_entity_file
+    from gateway.ingest.writer import Ingestor
+    from gateway.loading.loader import IngestorSink, load_entity_file
 
     async def run() -> int:
         es = AsyncElasticsearch(es_url, request_timeout=120)
@@ -85,7 +85,7 @@ def _gateway(es_url: str, path: Path, action: Action) -> int:
 
 
 def _job() -> int:
-    from gateway.ingest_job import run_job
+    from gateway.jobs.ingest_job import run_job
 
     report = asyncio.run(
         run_job(
@@ -175,8 +175,8 @@ class JobRunner:
     def _index_datasource(self, es_url: str, label: str, path: Path) -> str:
         from elasticsearch import Elasticsearch
 
-        from gateway.entities import document_id
-        from gateway.seed import datasource_document
+        from gateway.ingest.entities import document_id
+        from gateway.loading.seed import datasource_document
 
         ds_id = f"bench-{label}"
         uri = "file:/" + str(path.relative_to(self.data_root))

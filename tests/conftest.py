@@ -19,10 +19,10 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.es import embedded
+from gateway.es import embedded, launcher
 from gateway.settings import Settings
 from tests.cluster_guard import wipe_refusal
-from tests.helpers import TEST_TENANT_ID, free_port, make_settings
+from tests.helpers import TEST_TENANT_ID, ManualClock, free_port, make_settings
 
 ES_TEST_TIMEOUT = 30.0
 
@@ -60,7 +60,7 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _docker_answers():
         from testcontainers.community.elasticsearch import ElasticSearchContainer
 
-        image = f"docker.elastic.co/elasticsearch/elasticsearch:{embedded.pinned_version()}"
+        image = f"docker.elastic.co/elasticsearch/elasticsearch:{launcher.pinned_version()}"
         with ElasticSearchContainer(image, mem_limit="2g") as container:
             host = container.get_container_host_ip()
             yield f"http://{host}:{container.get_exposed_port(container.port)}"
@@ -68,7 +68,7 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = embedded.NodeConfig(tmp_path_factory.mktemp("es-node"), port=free_port())
     try:
         embedded.start(config)
-    except embedded.EmbeddedEsError as exc:
+    except launcher.EmbeddedEsError as exc:
         _unavailable(str(exc))
     try:
         yield config.url
@@ -103,8 +103,13 @@ def settings(es: Elasticsearch, es_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def client(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import httpx
 from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
+from gateway.clock import SystemClock
 from gateway.es.client import build_client
 from gateway.settings import Settings
 
@@ -79,6 +81,22 @@ def run_cli(
         check=False,
         cwd=Path(__file__).resolve().parent.parent,
     )
+
+
+class ManualClock(SystemClock):
+    """The system clock, moved forward by ``advance`` instead of by sleeping (both of its readings)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.offset
+
+    def now(self) -> dt.datetime:
+        return super().now() + dt.timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from gateway.es import embedded
+from gateway.es import launcher
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
@@ -20,7 +20,7 @@ def _compose() -> dict[str, Any]:
 
 def test_elasticsearch_image_is_the_pinned_version() -> None:
     image = _compose()["services"]["elasticsearch"]["image"]
-    assert image == f"docker.elastic.co/elasticsearch/elasticsearch:{embedded.pinned_version()}"
+    assert image == f"docker.elastic.co/elasticsearch/elasticsearch:{launcher.pinned_version()}"
 
 
 def test_gateway_waits_for_a_healthy_elasticsearch() -> None:

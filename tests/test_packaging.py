@@ -17,7 +17,7 @@ SOURCES = ("pyproject.toml", "README.md", "gateway", "index_templates", "seed")
 CHECK = """
 import json, gateway
 from gateway.es.templates import load_templates
-from gateway.seed import DATASOURCES_FILE, MAPPINGS_FILE, read_datasources
+from gateway.loading.seed import DATASOURCES_FILE, MAPPINGS_FILE, read_datasources
 from gateway.settings import Settings
 
 settings = Settings(TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d")

@@ -1,4 +1,4 @@
-"""Who is calling an API-key endpoint: one function shared by the FastAPI dependency and the fast path."""
+"""Who is calling an API-key endpoint: one check shared by every route and the search fast path."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.auth.credentials import credentials_from_headers
-from gateway.auth.verifier import invalid_key
-from gateway.state import GatewayState
+from gateway.auth.login import Authenticator
+from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 
 
 @dataclass(frozen=True)
@@ -20,18 +20,25 @@ class Caller:
     tenant_id: str
 
 
-async def authenticate_caller(state: GatewayState, headers: Mapping[str, str]) -> Caller:
-    """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same."""
-    credentials = credentials_from_headers(headers)
-    tenant_header = headers.get("x-tenant-id")
-    if credentials is None:
-        raise invalid_key()
-    if credentials.scheme == "api_key":
-        record = await state.verifier.verify(credentials.value, tenant_header)
-        return Caller("api_key", record.name, record.tenant_id)
-    user, _ = await state.authenticator.user_for_token(credentials.value)
-    state.authenticator.require_admin(user)
-    tenant_id = str(state.settings.tenant_id)
-    if tenant_header is not None and tenant_header.strip().lower() != tenant_id:
-        raise invalid_key()
-    return Caller("admin", user.username, tenant_id)
+class CallerCheck:
+    """Accepts the tenant's API keys, and admin bearer tokens for the same tenant."""
+
+    def __init__(self, verifier: ApiKeyVerifier, authenticator: Authenticator, tenant_id: str) -> None:
+        self._verifier = verifier
+        self._authenticator = authenticator
+        self._tenant_id = tenant_id
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same."""
+        credentials = credentials_from_headers(headers)
+        tenant_header = headers.get("x-tenant-id")
+        if credentials is None:
+            raise invalid_key()
+        if credentials.scheme == "api_key":
+            record = await self._verifier.verify(credentials.value, tenant_header)
+            return Caller("api_key", record.name, record.tenant_id)
+        user, _ = await self._authenticator.user_for_token(credentials.value)
+        self._authenticator.require_admin(user)
+        if tenant_header is not None and tenant_header.strip().lower() != self._tenant_id:
+            raise invalid_key()
+        return Caller("admin", user.username, self._tenant_id)

@@ -11,7 +11,8 @@ from gateway.auth.passwords import PasswordHasher
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.tokens import INVALID_TOKEN, decode_token, issue_token
 from gateway.auth.users import User, UserStore, normalize_username
-from gateway.errors import Forbidden, NotAuthenticated, TooManyRequests
+from gateway.clock import SYSTEM_CLOCK, Clock
+from gateway.errors import NotAuthenticated, NotPermitted, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Authenticator:
         jwt_key: bytes,
         token_ttl: dt.timedelta,
         admin_group: str,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.users = users
         self.hasher = hasher
@@ -43,10 +45,11 @@ class Authenticator:
         self._jwt_key = jwt_key
         self._ttl = token_ttl
         self.admin_group = admin_group
+        self._clock = clock
 
     def _issue(self, user: User) -> LoginResult:
         profile = {k: v for k, v in user.profile().items() if k != "controls"}
-        token = issue_token(self._jwt_key, user.username, profile, self._ttl, dt.datetime.now(dt.UTC))
+        token = issue_token(self._jwt_key, user.username, profile, self._ttl, self._clock.now())
         return LoginResult(user, token)
 
     async def login(self, username: str, password: str, client: str) -> LoginResult:
@@ -54,9 +57,7 @@ class Authenticator:
         reservation = self.throttle.reserve(account, client)
         if reservation is None:  # refused before any hashing, so floods cost us nothing
             wait = self.throttle.retry_after(account, client) or 1
-            raise TooManyRequests(
-                "Too many failed logins; try again later.", headers={"Retry-After": str(wait)}
-            )
+            raise TooManyAttempts("Too many failed logins; try again later.", retry_after=wait)
         try:
             user = await self.users.get(account)
             usable = user is not None and not user.disabled
@@ -76,15 +77,15 @@ class Authenticator:
 
     async def user_for_token(self, token: str) -> tuple[User, dict[str, Any]]:
         """The live user behind a bearer token: deleted or disabled users lose access at once."""
-        claims = decode_token(self._jwt_key, token)
+        claims = decode_token(self._jwt_key, token, self._clock.now())
         user = await self.users.get(str(claims["sub"]))
         if user is None or user.disabled:
-            raise NotAuthenticated(INVALID_TOKEN, headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthenticated(INVALID_TOKEN, scheme="Bearer")
         return user, claims
 
     def require_admin(self, user: User) -> User:
         if self.admin_group not in user.groups:
-            raise Forbidden(f"Administering API keys needs membership of the '{self.admin_group}' group.")
+            raise NotPermitted(f"Administering API keys needs membership of the '{self.admin_group}' group.")
         return user
 
     def renew(self, user: User) -> LoginResult:

@@ -15,8 +15,9 @@ import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from gateway.settings import MIN_PASSWORD_LENGTH
+
 MAX_CONCURRENT_HASHES = 2
-MIN_PASSWORD_LENGTH = 8
 
 
 class WeakPassword(ValueError):

@@ -11,10 +11,11 @@ State is per replica and bounded in size, so a flood of made-up usernames cannot
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from gateway.clock import SYSTEM_CLOCK, Clock
 
 MAX_TRACKED = 100_000
 
@@ -79,10 +80,10 @@ class LoginThrottle:
         max_per_account: int,
         max_per_client: int,
         window_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._accounts = _FailureLog(max_per_account, window_seconds, clock)
-        self._clients = _FailureLog(max_per_client, window_seconds, clock)
+        self._accounts = _FailureLog(max_per_account, window_seconds, clock.monotonic)
+        self._clients = _FailureLog(max_per_client, window_seconds, clock.monotonic)
 
     def retry_after(self, account: str, client: str) -> int | None:
         """Whole seconds to wait before trying again, or None when the attempt may proceed."""

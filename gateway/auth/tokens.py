@@ -16,6 +16,7 @@ ALGORITHM = "HS256"
 ISSUER = "ingest-gateway"
 AUDIENCE = "ingest-gateway-admin"
 LEEWAY = dt.timedelta(seconds=5)  # clock skew between replicas
+REQUIRED = ("exp", "iat", "iss", "aud", "sub")
 INVALID_TOKEN = "The bearer token is missing, invalid or expired."  # noqa: S105 (a message)
 
 
@@ -33,7 +34,8 @@ def issue_token(
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def decode_token(key: bytes, token: str) -> dict[str, Any]:
+def decode_token(key: bytes, token: str, now: dt.datetime) -> dict[str, Any]:
+    """The token's claims if it is ours and valid at ``now`` (the app's clock), else NotAuthenticated."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -41,9 +43,21 @@ def decode_token(key: bytes, token: str) -> dict[str, Any]:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            leeway=LEEWAY,
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            # Times are checked below, against the app's clock rather than the system's.
+            options={
+                "require": ["exp", "iat", "iss", "aud", "sub"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
-        raise NotAuthenticated(INVALID_TOKEN, headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise NotAuthenticated(INVALID_TOKEN, scheme="Bearer") from exc
+    issued, expires, moment = claims["iat"], claims["exp"], now.timestamp()
+    leeway = LEEWAY.total_seconds()
+    if not (_is_time(issued) and _is_time(expires)) or issued > moment + leeway or moment >= expires + leeway:
+        raise NotAuthenticated(INVALID_TOKEN, scheme="Bearer")
     return claims
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -134,3 +134,21 @@ async def create_user(
     )
     await store.create(user)
     return user
+
+
+def admin_groups(admin_group: str) -> tuple[str, ...]:
+    """The groups of an administrator: every user's, plus the configured admin group."""
+    return (*DEFAULT_GROUPS, admin_group)
+
+
+async def ensure_user(
+    store: UserStore, hasher: PasswordHasher, username: str, password: str, **fields: Any
+) -> bool:
+    """Create the user unless that name exists (another replica may be creating it too); True when created."""
+    if await store.get(username) is not None:
+        return False
+    try:
+        await create_user(store, hasher, username, password, **fields)
+    except UserExists:
+        return False
+    return True

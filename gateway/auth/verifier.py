@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hmac
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from elasticsearch import ApiError, TransportError
 
 from gateway.auth.apikeys import ApiKeyRecord, ApiKeyStore, key_digest
+from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import NotAuthenticated
 
 log = logging.getLogger(__name__)
@@ -32,7 +30,7 @@ INVALID_KEY = "Invalid API key or tenant."
 
 
 def invalid_key() -> NotAuthenticated:
-    return NotAuthenticated(INVALID_KEY, headers={"WWW-Authenticate": "ApiKey"})
+    return NotAuthenticated(INVALID_KEY, scheme="ApiKey")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class ApiKeyVerifier:
         tenant_id: str,
         cache_ttl: float,
         revocation_window: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._store = store
         self._secret = secret
@@ -68,7 +66,7 @@ class ApiKeyVerifier:
 
     async def verify(self, key: str, tenant_header: str | None) -> ApiKeyRecord:
         digest = key_digest(self._secret, key)
-        now = self._clock()
+        now = self._clock.monotonic()
         record = self._cached(digest, now)
         if record is None:
             generation = self._generation
@@ -79,7 +77,7 @@ class ApiKeyVerifier:
                 self._remember(digest, record, now, generation)
         if not hmac.compare_digest(record.digest, digest):
             raise invalid_key()
-        if record.tenant_id != self._tenant_id or not record.is_valid(dt.datetime.now(dt.UTC)):
+        if record.tenant_id != self._tenant_id or not record.is_valid(self._clock.now()):
             raise invalid_key()
         if tenant_header is not None and tenant_header.strip().lower() != record.tenant_id:
             raise invalid_key()
@@ -117,7 +115,7 @@ class ApiKeyVerifier:
 
     async def _touch(self, digest: str) -> None:
         try:
-            await self._store.touch(digest, dt.datetime.now(dt.UTC))
+            await self._store.touch(digest, self._clock.now())
         except (ApiError, TransportError) as exc:  # last_used is best effort
             log.debug("could not record last_used: %s", type(exc).__name__)
 
@@ -131,7 +129,7 @@ class ApiKeyVerifier:
         if generation != self._generation:
             self._cache.clear()
             self._generation = generation
-        self._synced_at = self._clock()
+        self._synced_at = self._clock.monotonic()
 
     async def watch(self) -> None:
         """Poll the revocation generation until cancelled (runs for the app's lifetime)."""

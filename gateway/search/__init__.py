@@ -5,7 +5,6 @@ from gateway.search.rules import SearchRejected
 from gateway.search.service import (
     CACHED_BODY_BYTES,
     MAX_BODY_BYTES,
-    SearchFailed,
     parse_request,
     prepare_search,
     search_datasources,
@@ -14,7 +13,6 @@ from gateway.search.service import (
 __all__ = [
     "CACHED_BODY_BYTES",
     "MAX_BODY_BYTES",
-    "SearchFailed",
     "SearchRejected",
     "check_search_body",
     "parse_request",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from gateway.search.keyed import MapOf, Tagged
 from gateway.search.params import DATE_FORMAT, TIME_ZONE
-from gateway.search.queries import QUERY
+from gateway.search.queries import HITS, QUERY
 from gateway.search.rules import (
     FIELD,
     Bool,
@@ -265,7 +265,7 @@ AGGREGATIONS: dict[str, Rule] = {
         ("value", "weight"),
         "weighted_avg",
     ),
-    # top_hits is completed in body.py: it takes the hit options (sort, _source, highlight, ...).
+    # top_hits takes the hit options (sort, _source, highlight, ...): see the end of this table.
     # Pipelines
     **{
         name: _BUCKET_METRIC
@@ -279,6 +279,8 @@ AGGREGATIONS: dict[str, Rule] = {
     "cumulative_sum": Obj({"buckets_path": BUCKETS_PATH, "format": DATE_FORMAT}, ("buckets_path",)),
     "serial_diff": _BUCKET_METRIC.extend({"lag": Int(1, "serial_diff lag")}, "serial_diff"),
     "bucket_sort": Obj(
-        {"from": Int(0, 10_000), "size": SIZE, "gap_policy": GAP_POLICY}, name="bucket_sort"
-    ),  # its "sort" is added in body.py, with the other sorts
+        {"from": Int(0, 10_000), "size": SIZE, "gap_policy": GAP_POLICY, "sort": HITS.sort},
+        name="bucket_sort",
+    ),
+    "top_hits": HITS.top_hits,
 }

@@ -14,20 +14,11 @@ from typing import Any
 
 from gateway.search.aggregations import AGGS
 from gateway.search.budget import check_budgets
-from gateway.search.hits import (
-    COLLAPSE,
-    DOCVALUE_FIELDS,
-    FETCH_FIELDS,
-    HIGHLIGHT,
-    SCRIPTS,
-    SORT,
-    SOURCE,
-    STORED_FIELDS,
-)
+from gateway.search.hits import DOCVALUE_FIELDS, FETCH_FIELDS, SCRIPTS, SOURCE, STORED_FIELDS
 from gateway.search.keyed import MapOf, Tagged
 from gateway.search.limits import limit
 from gateway.search.params import ANALYZER, FUZZINESS, GEO_POINT, TEXT
-from gateway.search.queries import QUERY
+from gateway.search.queries import HITS, QUERY
 from gateway.search.rules import (
     FIELD,
     Bool,
@@ -189,14 +180,14 @@ BODY = Obj(
         "aggregations": AGGS,
         "size": Int(0, _HITS),
         "from": Int(0, _HITS),
-        "sort": SORT,
+        "sort": HITS.sort,
         "search_after": ListOf(Scalar(), "search_after values"),
         "_source": SOURCE,
         "fields": FETCH_FIELDS,
         "docvalue_fields": DOCVALUE_FIELDS,
         "stored_fields": STORED_FIELDS,
-        "highlight": HIGHLIGHT,
-        "collapse": COLLAPSE,
+        "highlight": HITS.highlight,
+        "collapse": HITS.collapse,
         "rescore": RESCORE,
         "suggest": SUGGEST,
         "min_score": Num(-1e38, 1e38),

@@ -1,17 +1,17 @@
 """What a search returns and how: sorts, source filtering, fetched fields, highlighting, inner hits, collapse.
 
 These options are shared by the body, ``top_hits`` aggregations, nested queries' and collapse's inner hits;
-the queries they contain (``highlight_query``, nested sort filters) go through the query grammar.
+the queries they contain (``highlight_query``, nested sort filters) go through the query rule given to
+``hit_rules``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from gateway.search.aggregations import AGGREGATIONS
 from gateway.search.keyed import FieldKeyed, MapOf
 from gateway.search.params import DATE_FORMAT, GEO_POINT
-from gateway.search.queries import QUERIES, QUERY, nested_query
 from gateway.search.rules import (
     FIELD,
     Bool,
@@ -40,21 +40,13 @@ _SORT_OPTIONS: dict[str, Rule] = {
     "numeric_type": Enum("double", "long", "date", "date_nanos"),
     "format": DATE_FORMAT,
 }
-_NESTED_SORT = Obj({"path": FIELD, "filter": QUERY, "max_children": Int(1, 2**31 - 1)}, ("path",))
-_NESTED_SORT.params["nested"] = _NESTED_SORT
-_SORT_OPTIONS["nested"] = _NESTED_SORT
-_GEO_SORT = FieldKeyed(
-    one_or_many(GEO_POINT, 100),
-    {
-        "order": _ORDER,
-        "unit": Str(pattern=r"[a-z]{1,16}"),
-        "mode": Enum("min", "max", "avg", "median"),
-        "distance_type": Enum("arc", "plane"),
-        "ignore_unmapped": Bool(),
-        "nested": _NESTED_SORT,
-    },
-    "_geo_distance",
-)
+_GEO_SORT_OPTIONS: dict[str, Rule] = {
+    "order": _ORDER,
+    "unit": Str(pattern=r"[a-z]{1,16}"),
+    "mode": Enum("min", "max", "avg", "median"),
+    "distance_type": Enum("arc", "plane"),
+    "ignore_unmapped": Bool(),
+}
 
 
 class SortItem(Rule):
@@ -62,7 +54,12 @@ class SortItem(Rule):
 
     expects = "a string or an object"
     types = frozenset({"string", "object"})
-    by_field = _ORDER | Obj(_SORT_OPTIONS, name="a sort")
+
+    def __init__(self, nested: Rule) -> None:
+        self.by_field = _ORDER | Obj({**_SORT_OPTIONS, "nested": nested}, name="a sort")
+        self.geo = FieldKeyed(
+            one_or_many(GEO_POINT, 100), {**_GEO_SORT_OPTIONS, "nested": nested}, "_geo_distance"
+        )
 
     def check(self, value: Any, path: Path) -> None:
         if isinstance(value, str):
@@ -76,10 +73,9 @@ class SortItem(Rule):
         if key == "_script":
             raise reject((*path, key), f"is refused: {SCRIPTS}")
         FIELD.check(key, (*path, key))
-        (_GEO_SORT if key == "_geo_distance" else self.by_field).check(options, (*path, key))
+        (self.geo if key == "_geo_distance" else self.by_field).check(options, (*path, key))
 
 
-SORT = one_or_many(SortItem(), 32)
 STORED_FIELDS = one_or_many(FIELD)
 SOURCE = (
     Bool()
@@ -110,50 +106,74 @@ _HIGHLIGHT_OPTIONS: dict[str, Rule] = {
     "encoder": Enum("default", "html"),
     "force_source": Bool(),
     "highlight_filter": Bool(),
-    "highlight_query": QUERY,
     "matched_fields": ListOf(FIELD, 64),
     "phrase_limit": Int(1, "highlight phrase_limit"),
     "max_analyzed_offset": Int(1, "highlight max_analyzed_offset"),
 }
-_FIELD_HIGHLIGHT = Obj(_HIGHLIGHT_OPTIONS, name="a highlighted field")
-HIGHLIGHT = Obj(
-    {
-        **_HIGHLIGHT_OPTIONS,
-        "fields": MapOf(_FIELD_HIGHLIGHT, 256) | ListOf(MapOf(_FIELD_HIGHLIGHT, 1), 256),
-    },
-    name="highlight",
-)
-
 _HIT_SIZE = Int(0, "top_hits / inner_hits from + size")
-HIT_OPTIONS: dict[str, Rule] = {
-    "from": _HIT_SIZE,
-    "size": _HIT_SIZE,
-    "sort": SORT,
-    "_source": SOURCE,
-    "fields": FETCH_FIELDS,
-    "docvalue_fields": DOCVALUE_FIELDS,
-    "stored_fields": STORED_FIELDS,
-    "highlight": HIGHLIGHT,
-    "explain": Bool(),
-    "version": Bool(),
-    "seq_no_primary_term": Bool(),
-    "track_scores": Bool(),
-    "script_fields": Never(SCRIPTS),
-}
-INNER_HITS = Obj({**HIT_OPTIONS, "name": Str(), "ignore_unmapped": Bool()}, name="inner_hits")
-QUERIES["nested"] = nested_query(INNER_HITS)
-AGGREGATIONS["top_hits"] = Obj(HIT_OPTIONS, name="top_hits")
-bucket_sort = AGGREGATIONS["bucket_sort"]
-assert isinstance(bucket_sort, Obj)
-bucket_sort.params["sort"] = SORT
 
-COLLAPSE = Obj(
-    {
-        "field": FIELD,
-        "inner_hits": one_or_many(INNER_HITS, 16),
-        "max_concurrent_group_searches": Int(1, "collapse max_concurrent_group_searches"),
-    },
-    ("field",),
-    "collapse",
-)
-INNER_HITS.params["collapse"] = Obj({"field": FIELD}, ("field",), "collapse")
+
+@dataclass(frozen=True)
+class HitRules:
+    """The hit options, built around the query rule they contain."""
+
+    sort: Rule
+    highlight: Rule
+    inner_hits: Rule
+    top_hits: Rule
+    collapse: Rule
+
+
+def hit_rules(query: Rule) -> HitRules:
+    """Sorts, highlighting, inner hits, top hits and collapse, for queries checked by ``query``.
+
+    Built once by ``queries.py``: queries hold these options (a nested query's inner hits) and these hold
+    queries (``highlight_query``, nested sort filters), so the query rule is passed in rather than imported.
+    """
+    nested_sort = Obj({"path": FIELD, "filter": query, "max_children": Int(1, 2**31 - 1)}, ("path",))
+    nested_sort.params["nested"] = nested_sort  # a nested sort may name a deeper nested path
+    sort = one_or_many(SortItem(nested_sort), 32)
+    highlight_options = {**_HIGHLIGHT_OPTIONS, "highlight_query": query}
+    field_highlight = Obj(highlight_options, name="a highlighted field")
+    highlight = Obj(
+        {
+            **highlight_options,
+            "fields": MapOf(field_highlight, 256) | ListOf(MapOf(field_highlight, 1), 256),
+        },
+        name="highlight",
+    )
+    hit_options: dict[str, Rule] = {
+        "from": _HIT_SIZE,
+        "size": _HIT_SIZE,
+        "sort": sort,
+        "_source": SOURCE,
+        "fields": FETCH_FIELDS,
+        "docvalue_fields": DOCVALUE_FIELDS,
+        "stored_fields": STORED_FIELDS,
+        "highlight": highlight,
+        "explain": Bool(),
+        "version": Bool(),
+        "seq_no_primary_term": Bool(),
+        "track_scores": Bool(),
+        "script_fields": Never(SCRIPTS),
+    }
+    top_hits = Obj(hit_options, name="top_hits")
+    inner_hits = Obj(
+        {
+            **hit_options,
+            "name": Str(),
+            "ignore_unmapped": Bool(),
+            "collapse": Obj({"field": FIELD}, ("field",), "collapse"),
+        },
+        name="inner_hits",
+    )
+    collapse = Obj(
+        {
+            "field": FIELD,
+            "inner_hits": one_or_many(inner_hits, 16),
+            "max_concurrent_group_searches": Int(1, "collapse max_concurrent_group_searches"),
+        },
+        ("field",),
+        "collapse",
+    )
+    return HitRules(sort, highlight, inner_hits, top_hits, collapse)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.search.fulltext import FULL_TEXT_QUERIES
+from gateway.search.hits import hit_rules
 from gateway.search.keyed import FieldKeyed, Tagged
 from gateway.search.params import (
     DATE_FORMAT,
@@ -67,6 +68,9 @@ def query_clauses() -> Mapping[str, Rule]:
 
 
 QUERY: Rule = Tagged("query", query_clauses, REFUSED_QUERIES)
+# What hits look like (sorts, highlighting, inner hits, ...): they contain queries, and a nested query's
+# inner hits contain them, so they are built here around the query rule.
+HITS = hit_rules(QUERY)
 
 _RANGE = {
     **{bound: Scalar() for bound in ("gt", "gte", "lt", "lte", "from", "to")},
@@ -101,9 +105,21 @@ _FUNCTION = {
     "linear": _DECAY,
 }
 _BOOL_CLAUSES = one_or_many(QUERY)
+_NESTED = with_name(
+    {
+        "path": FIELD,
+        "query": QUERY,
+        "score_mode": Enum("avg", "max", "min", "none", "sum"),
+        "ignore_unmapped": Bool(),
+        "inner_hits": HITS.inner_hits,
+    },
+    "nested",
+    ("path", "query"),
+)
 QUERIES: dict[str, Rule] = {
     "match_all": with_name({}, "match_all"),
     "match_none": with_name({}, "match_none"),
+    "nested": _NESTED,
     "bool": with_name(
         {
             "must": _BOOL_CLAUSES,
@@ -216,18 +232,3 @@ QUERIES: dict[str, Rule] = {
         "geo_bounding_box",
     ),
 }
-
-
-def nested_query(inner_hits: Rule) -> Obj:
-    """The nested query; its ``inner_hits`` are hit options, defined with the rest of the body."""
-    return with_name(
-        {
-            "path": FIELD,
-            "query": QUERY,
-            "score_mode": Enum("avg", "max", "min", "none", "sum"),
-            "ignore_unmapped": Bool(),
-            "inner_hits": inner_hits,
-        },
-        "nested",
-        ("path", "query"),
-    )

@@ -13,13 +13,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gateway.errors import BadRequest
+from gateway.errors import InvalidInput
 from gateway.search.limits import limit
 
 Path = tuple[str, ...]
 
 
-class SearchRejected(BadRequest):
+class SearchRejected(InvalidInput):
     code = "search_rejected"
 
 

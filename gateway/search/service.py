@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import BadRequest, GatewayError, es_status_error, reason_from_body
+from gateway.errors import ElasticsearchRejected, InvalidInput
+from gateway.es.failures import failure_for_status, reason_from_body
 from gateway.es.passthrough import PassthroughClient
 from gateway.search.guard import check_search_body
 from gateway.search.limits import limit
@@ -45,7 +46,7 @@ def prepare_search(raw: bytes) -> bytes:
     try:
         envelope: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+        raise InvalidInput(f"the request body is not valid JSON: {exc}") from exc
     body = parse_request(envelope)
     body["timeout"] = body.get("timeout", DEFAULT_TIMEOUT)
     try:
@@ -69,14 +70,12 @@ async def search_datasources(client: PassthroughClient, index: str, raw: bytes) 
     if response.status != 200:
         failure = _decode(response.body)
         reason = _reason(failure, index) or "search failed"
-        status = response.status
-        if status == 500 and _failed_on_the_body(failure):
+        if response.status == 500 and _failed_on_the_body(failure):
             # Elasticsearch answers some rejections of a body with 500 (a nested query on a path that is
             # not nested, inside an aggregation): the shards failed on the body itself, so sending it
-            # again cannot succeed. That is the caller's 400, not a retryable 503.
-            status = 400
-        status, error, _ = es_status_error(status, reason)
-        raise SearchFailed(status, error)
+            # again cannot succeed. That is the caller's error, not a retryable outage.
+            raise ElasticsearchRejected(reason)
+        raise failure_for_status(response.status, reason)
     return response.body
 
 
@@ -117,15 +116,6 @@ def _failed_on_the_body(info: Any) -> bool:
             for f in failures
         )
     )
-
-
-class SearchFailed(GatewayError):
-    """Elasticsearch refused the search; carries the mapped status and error body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(body["error"]["message"])
-        self.status_code = status
-        self.code = body["error"]["code"]
 
 
 def reason_for_caller(raw: bytes, index: str) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.es import embedded
+from gateway.es import embedded, launcher
 from tests.helpers import free_port, make_settings, run_cli
 
 
@@ -88,16 +88,16 @@ def test_cli_explains_a_too_old_java(tmp_path: Path) -> None:
 def test_missing_maven_is_explained_when_the_launcher_must_be_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    launcher = tmp_path / "embedded-es"
-    shutil.copytree(embedded.LAUNCHER_DIR, launcher, ignore=shutil.ignore_patterns("target"))
+    module = tmp_path / "embedded-es"
+    shutil.copytree(launcher.LAUNCHER_DIR, module, ignore=shutil.ignore_patterns("target"))
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH, so no mvn
-    with pytest.raises(embedded.EmbeddedEsError, match="Maven"):
-        embedded.launcher_classpath(launcher)
+    with pytest.raises(launcher.EmbeddedEsError, match="Maven"):
+        launcher.launcher_classpath(module)
 
 
 def test_jvm_dying_during_start_shows_the_log_tail(tmp_path: Path) -> None:
     config = embedded.NodeConfig(tmp_path / "node", port=free_port(), heap="1k")  # the JVM refuses this heap
-    with pytest.raises(embedded.EmbeddedEsError) as failure:
+    with pytest.raises(launcher.EmbeddedEsError) as failure:
         embedded.start(config)
     message = str(failure.value)
     assert "exited with code" in message
@@ -112,5 +112,5 @@ def test_status_reports_not_running(tmp_path: Path) -> None:
 
 
 def test_pinned_version_is_an_8x_release() -> None:
-    major, minor, patch = embedded.pinned_version().split(".")
+    major, minor, patch = launcher.pinned_version().split(".")
     assert major == "8" and minor.isdigit() and patch.isdigit()

@@ -24,7 +24,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.errors import reason_from_body
+from gateway.es.failures import reason_from_body
 from tests.helpers import TEST_TENANT_ID, create_key, login, make_settings, showcase_datasource
 
 INDEX = "autonomous-iam_common_datasources_latest"

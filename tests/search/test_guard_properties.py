@@ -12,7 +12,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.errors import BadRequest
+from gateway.errors import InvalidInput
 from gateway.search import SearchRejected, check_search_body, prepare_search
 from gateway.search.rules import Path, where
 from tests.search.strategies import (
@@ -37,7 +37,7 @@ def test_any_request_is_prepared_or_a_400(envelope: Any) -> None:
     for raw in (orjson.dumps(envelope), orjson.dumps({"query": envelope})):
         try:
             prepared = orjson.loads(prepare_search(raw))
-        except BadRequest:
+        except InvalidInput:
             continue
         assert isinstance(prepared, dict) and "timeout" in prepared
 

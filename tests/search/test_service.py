@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from gateway.errors import BadRequest
+from gateway.errors import InvalidInput
 from gateway.search.service import CACHED_BODY_BYTES, _prepare_small_search, prepare_search, reason_for_caller
 
 
@@ -19,7 +19,7 @@ def test_a_rejected_body_is_rejected_every_time() -> None:
     raw = orjson.dumps({"query": {"script_fields": {"x": {"script": "1"}}}})
     assert len(raw) <= CACHED_BODY_BYTES
     for _ in range(3):
-        with pytest.raises(BadRequest, match="script_fields"):
+        with pytest.raises(InvalidInput, match="script_fields"):
             _prepare_small_search(raw)
 
 

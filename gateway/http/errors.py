@@ -1,0 +1,104 @@
+"""The one place errors become HTTP: status, headers and the JSON body every error answer has.
+
+Every error body has the same shape: ``{"error": {"code": "<stable_code>", "message": "<human text>"}}``,
+optionally with ``details``. No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from elasticsearch import ApiError, TransportError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from gateway.errors import (
+    GatewayError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    NotPermitted,
+    TooLarge,
+    TooManyAttempts,
+    Unavailable,
+)
+from gateway.es.failures import es_reason, failure_for_status
+
+log = logging.getLogger(__name__)
+
+# Most specific first: an error takes the status of the first class it is an instance of.
+STATUS: tuple[tuple[type[GatewayError], int], ...] = (
+    (TooLarge, 413),
+    (InvalidInput, 400),
+    (NotAuthenticated, 401),
+    (NotPermitted, 403),
+    (NotFound, 404),
+    (TooManyAttempts, 429),
+    (Unavailable, 503),
+)
+
+ErrorParts = tuple[int, dict[str, Any], dict[str, str] | None]
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def status_of(exc: GatewayError) -> int:
+    return next((status for cls, status in STATUS if isinstance(exc, cls)), 500)
+
+
+def _headers(exc: GatewayError) -> dict[str, str] | None:
+    if isinstance(exc, NotAuthenticated) and exc.scheme is not None:
+        return {"WWW-Authenticate": exc.scheme}
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
+
+
+def error_parts(exc: Exception) -> ErrorParts:
+    """(status, JSON body, extra headers) for any exception."""
+    if isinstance(exc, GatewayError):
+        return status_of(exc), error_body(exc.code, exc.message, exc.details), _headers(exc)
+    if isinstance(exc, RequestValidationError):
+        details = [
+            {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return 400, error_body("invalid_request", "The request is malformed or incomplete.", details), None
+    if isinstance(exc, ClientDisconnect):  # nobody reads this answer; it is not a server error either
+        return 400, error_body("client_disconnected", "The request body was not complete."), None
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {})
+    if isinstance(exc, ApiError):
+        return error_parts(failure_for_status(exc.meta.status, es_reason(exc)))
+    if isinstance(exc, TransportError):
+        log.warning("elasticsearch unreachable: %s", type(exc).__name__)
+        return 503, error_body("elasticsearch_unavailable", "Elasticsearch is unreachable."), None
+    log.exception("unhandled error", exc_info=exc)
+    return 500, error_body("internal_error", "An unexpected error occurred."), None
+
+
+async def _handle(_: Request, exc: Exception) -> JSONResponse:
+    status, body, headers = error_parts(exc)
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for exc_class in (
+        GatewayError,
+        RequestValidationError,
+        StarletteHTTPException,
+        ApiError,
+        TransportError,
+        Exception,
+    ):
+        app.add_exception_handler(exc_class, _handle)

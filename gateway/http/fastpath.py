@@ -1,0 +1,66 @@
+"""The passthrough search served straight from ASGI, ahead of FastAPI's routing and middleware.
+
+``POST /jas/datasource/search`` is what ingestion jobs call most. Routing, dependency resolution and the
+middleware stack cost more CPU than the search itself, so ``GatewayApp`` answers this one path here. It
+runs the route's own function (``routes.search.search``: the same caller check, body limit, guard and
+Elasticsearch call), the same error mapping (``error_parts``) and the same metrics and access log as every
+other route. Taking the path out of ``GatewayApp.fast_paths`` sends it to the FastAPI route instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
+
+from gateway.http.errors import error_parts
+from gateway.http.routes.search import search
+
+SEARCH_PATH = "/jas/datasource/search"
+_WANTED = frozenset({b"authorization", b"x-api-key", b"x-tenant-id", b"content-length"})
+_JSON = (b"content-type", b"application/json")
+
+FastPath = Callable[[State, Scope, Receive, Send], Awaitable[None]]
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, with a few hot paths answered before routing: ``fast_paths[(method, path)]``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_paths: dict[tuple[str, str], FastPath] = {("POST", SEARCH_PATH): serve_search}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            fast = self.fast_paths.get((scope["method"], scope["path"]))
+            if fast is not None:
+                await fast(self.state, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Only the headers this path reads, as strings (ASGI names arrive lower-cased)."""
+    return {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in _WANTED}
+
+
+async def serve_search(state: State, scope: Scope, receive: Receive, send: Send) -> None:
+    started = time.perf_counter()
+    extra: dict[str, str] | None = None
+    try:
+        body = await search(state.services, _headers(scope), receive)
+        status = 200
+    except Exception as exc:  # every failure becomes the same JSON error body as elsewhere
+        status, error, extra = error_parts(exc)
+        body = orjson.dumps(error)
+    response_headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    if extra:
+        response_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": response_headers})
+    await send({"type": "http.response.body", "body": body})
+    state.recorder.record(scope, "POST", SEARCH_PATH, status, time.perf_counter() - started)

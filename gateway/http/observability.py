@@ -1,0 +1,207 @@
+"""Request metrics (Prometheus) and an access log that never contains secrets.
+
+Both record the matched route *template* (``/api/admin/verifyApiToken/{token}``), never the raw path, so a key
+placed in a URL cannot leak into logs or metric labels, and label cardinality stays bounded.
+
+The access log is buffered: lines are formatted with one f-string and written to standard error in
+batches (every ``FLUSH_INTERVAL`` seconds and at shutdown). Going through ``logging`` for every request
+cost about 50 µs of CPU — a quarter of the whole passthrough search — mostly record creation and one
+write system call per line. Lines look like the rest of the log: ``<time> INFO gateway.access: ...``.
+
+The server running the app may keep an access log of its own with raw paths (``uvicorn --factory`` does by
+default); the app factory installs ``SecretRedactingFilter`` on those loggers so they never hold a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+FLUSH_INTERVAL = 0.5
+MAX_BUFFERED_LINES = 10_000
+# Access loggers of the servers that can run the app; theirs log raw paths and query strings.
+SERVER_ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access", "hypercorn.access")
+_KEY_IN_PATH = re.compile(r"(/api/admin/verifyApiToken/)[^?#\s\"]*")
+# getTokens searches "by name or by the full key"; the rest are names secrets commonly travel under.
+_SECRET_PARAM = re.compile(
+    r"([?&](?:search|token|key|api_?key|access_token|password|secret)=)[^&#\s\"]*", re.IGNORECASE
+)
+
+
+def redact_url(text: str) -> str:
+    """A path (with query) or a log line, with every key it may carry replaced."""
+    return _SECRET_PARAM.sub(r"\1[redacted]", _KEY_IN_PATH.sub(r"\1{token}", text))
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Rewrites the raw paths server access loggers record, whatever their format string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def install_access_log_redaction() -> None:
+    """Filter the server access loggers, so that no way of starting the app (``gateway serve``,
+    ``uvicorn --factory``, gunicorn workers) writes a key found in a URL. Idempotent."""
+    for name in SERVER_ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SecretRedactingFilter) for f in logger.filters):
+            logger.addFilter(SecretRedactingFilter())
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests served, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_http_request_duration_seconds",
+            "Time from request start to the last response byte.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+        self.ingest_items = Counter(
+            "gateway_ingest_items",
+            "Items received by the ingest endpoints: outcome is 'written' or the failure code.",
+            ["entity", "action", "outcome"],
+            registry=self.registry,
+        )
+
+
+class AccessLog:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
+
+    def add(self, client: str, method: str, route: str, status: int, elapsed: float) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # formatting the date once a second is enough
+            self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        millis = int((now - second) * 1000)
+        self._lines.append(
+            f'{self._stamp},{millis:03d} INFO gateway.access: {client} "{method} {route}" {status} '
+            f"{elapsed * 1000:.1f}ms\n"
+        )
+        if len(self._lines) >= MAX_BUFFERED_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            sys.stderr.write("".join(lines))
+            sys.stderr.flush()
+
+    async def run(self) -> None:
+        """Flush periodically until cancelled, then once more."""
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_INTERVAL)
+                self.flush()
+        finally:
+            self.flush()
+
+
+class RequestRecorder:
+    """Counts, times and logs each request."""
+
+    def __init__(self, access_log: bool = True) -> None:
+        self.metrics = Metrics()
+        self.access_log = AccessLog(access_log)
+        # labels() costs more than the increment itself; the label sets are few (route templates), so
+        # each child metric is looked up once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def record(self, scope: Scope, method: str, route: str, status: int, elapsed: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+        if self.access_log.enabled:
+            client = scope.get("client")
+            self.access_log.add(client[0] if client else "-", method, route, status, elapsed)
+
+    def count_items(self, entity: str, action: str, outcomes: Mapping[str, int]) -> None:
+        for outcome, count in outcomes.items():
+            if count:
+                self.metrics.ingest_items.labels(entity, action, outcome).inc(count)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Flush the access log in the background while the app runs, and once more at the end."""
+        flush = asyncio.create_task(self.access_log.run(), name="access-log-flush")
+        try:
+            yield
+        finally:
+            flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flush
+
+
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "<unmatched>"
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware: cheaper than BaseHTTPMiddleware and does not buffer streamed bodies."""
+
+    def __init__(self, app: ASGIApp, recorder: RequestRecorder) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.recorder.record(scope, scope["method"], route_template(scope), status, elapsed)
+
+
+__all__ = [
+    "AccessLog",
+    "Metrics",
+    "ObservabilityMiddleware",
+    "RequestRecorder",
+    "SecretRedactingFilter",
+    "install_access_log_redaction",
+    "redact_url",
+]

@@ -1,0 +1,68 @@
+"""uvicorn's httptools protocol, sending each response's head and body in one write.
+
+uvicorn writes the status line and headers when the app sends ``http.response.start`` and the body on
+``http.response.body``: two system calls, two TCP segments for every small JSON response. On loopback each
+write also runs the receiver's network stack, so for the passthrough search this was one of the largest
+costs left. The wrapper below holds a response head until the next write (the body, possibly empty), until
+the response is complete, or until the connection closes. Completion matters for HEAD (and any response
+uvicorn writes no body for): without it the head would wait for the next request or the keep-alive
+timeout. ``100 Continue`` interim responses are written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.http.errors import error_body
+
+_RESPONSE_HEAD = b"HTTP/1.1 "
+_INTERIM = b"HTTP/1.1 1"
+
+
+class _CoalescingTransport:
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is None and data.startswith(_RESPONSE_HEAD) and not data.startswith(_INTERIM):
+            self._head = data
+            return
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn answers a request it cannot parse in plain text; every error of the gateway is JSON.
+        body = orjson.dumps(error_body("bad_request", msg))
+        head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        self.transport.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        self.transport.close()
+
+    def on_response_complete(self) -> None:
+        # Nothing more is written for this response: a head still held has no body to wait for.
+        if isinstance(self.transport, _CoalescingTransport):
+            self.transport.flush()
+        super().on_response_complete()

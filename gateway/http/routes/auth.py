@@ -1,0 +1,58 @@
+"""``/api/authentication/*``: admin login, token verification and renewal (original response shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from gateway.http.deps import ServicesDep, SessionDep
+from gateway.http.openapi import SESSION_SECURITY, errors, secured
+
+router = APIRouter(prefix="/api/authentication", tags=["admin authentication"])
+
+LOGIN_ERRORS = errors(
+    400,
+    401,
+    429,
+    503,
+    described={
+        400: "Malformed request body",
+        401: "Unknown user or wrong password (one generic message)",
+        429: "Too many failed attempts for this account or client; see Retry-After",
+    },
+)
+TOKEN_ERRORS = errors(401, 503, described={401: "Missing, invalid or expired token"})
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=256, examples=["bob.rodgers@forgerock.com"])
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/login", summary="Log in; returns the user and a bearer token", responses=LOGIN_ERRORS)
+async def login(body: LoginRequest, request: Request, services: ServicesDep) -> dict[str, Any]:
+    client = request.client.host if request.client else "unknown"
+    result = await services.authenticator.login(body.username, body.password, client)
+    return result.body()
+
+
+@router.get(
+    "/verify",
+    summary="The token's user, with its issue (iat) and expiry (exp) times",
+    responses=TOKEN_ERRORS,
+    openapi_extra=secured(SESSION_SECURITY),
+)
+async def verify(session: SessionDep) -> dict[str, Any]:
+    return {"user": {**session.user.profile(), "iat": session.claims["iat"], "exp": session.claims["exp"]}}
+
+
+@router.post(
+    "/renewToken",
+    summary="A fresh token for the same user (same shape as login)",
+    responses=TOKEN_ERRORS,
+    openapi_extra=secured(SESSION_SECURITY),
+)
+async def renew_token(session: SessionDep, services: ServicesDep) -> dict[str, Any]:
+    return services.authenticator.renew(session.user).body()

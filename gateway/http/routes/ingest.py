@@ -1,0 +1,262 @@
+"""``/api/ingest/*``: entity writes and the data-source and mapping reads ingestion jobs use (SPEC §4.4)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from gateway.http.bodies import read_json
+from gateway.http.deps import CallerDep, RecorderDep, ServicesDep
+from gateway.http.observability import RequestRecorder
+from gateway.http.openapi import CALLER_SECURITY, errors, secured
+from gateway.ingest.catalog import (
+    DatasourceFilter,
+    MappingFilter,
+    filters_from_query,
+    find_datasources,
+    find_mappings,
+    parse_filter,
+)
+from gateway.ingest.entities import APPLICATIONS, ASSIGNMENTS, ENTITLEMENTS, IDENTITIES, EntityKind
+from gateway.ingest.writer import Action, parse_batch
+from gateway.services import Services
+
+router = APIRouter(prefix="/api/ingest", tags=["ingest"])
+
+READ_BODY_LIMIT = 64 * 1024
+
+
+# --- entity writes --------------------------------------------------------------------------------------
+
+REPORT_EXAMPLE = {
+    "message": "1 of 2 items failed",
+    "succeeded": 1,
+    "failed": 1,
+    "errors": [
+        {
+            "item": 1,
+            "id": {"usr_id": "u2"},
+            "status": 409,
+            "code": "conflict",
+            "reason": "the entity already exists",
+        }
+    ],
+}
+
+
+class IngestOk(BaseModel):
+    message: Literal["ok"]
+
+
+class FailedItem(BaseModel):
+    item: int = Field(description="Position of the item in the batch, from 0.")
+    id: dict[str, str] | None = Field(None, description="The item's id fields, when they were valid.")
+    status: int
+    code: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    message: str
+    succeeded: int
+    failed: int
+    errors: list[FailedItem]
+
+
+CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
+
+
+def _request_schema(kind: EntityKind) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "required": list(kind.id_fields),
+        "properties": {column: {"type": "string"} for column in kind.columns},
+        "additionalProperties": True,
+    }
+    return {
+        "type": "object",
+        "required": ["action", kind.list_key],
+        "additionalProperties": False,
+        "properties": {
+            "action": {"type": "string", "enum": [a.value for a in Action]},
+            kind.list_key: {"type": "array", "minItems": 1, "items": item},
+        },
+    }
+
+
+def _write_route(kind: EntityKind) -> dict[str, Any]:
+    """The OpenAPI description of ``POST /api/ingest/<kind>``."""
+    return {
+        "summary": f"Create, update, upsert or delete {kind.name}",
+        "description": (
+            f"`action` applies to every item of `{kind.list_key}`. Required per item: "
+            f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are stored as given. "
+            "`create` reports existing entities as conflicts, `update` and `delete` report missing ones; "
+            '`upsert` merges into an existing entity or creates it. Answers `{"message": "ok"}` when '
+            "every item was written, else 207 with one entry per failed item (valid items are written)."
+        ),
+        "openapi_extra": {
+            **secured(CALLER_SECURITY),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _request_schema(kind)}},
+            },
+        },
+        "responses": {
+            200: {
+                "model": IngestOk,
+                "description": "Every item written",
+                "content": {"application/json": {"example": {"message": "ok"}}},
+            },
+            207: {
+                "model": IngestReport,
+                "description": "Some items failed; each is listed",
+                "content": {"application/json": {"example": REPORT_EXAMPLE}},
+            },
+            **errors(
+                400,
+                401,
+                403,
+                413,
+                503,
+                described={
+                    **CALLER_ERRORS,
+                    400: "Malformed body, unknown fields or action, empty batch",
+                    413: "Too many items or too large a body",
+                },
+            ),
+        },
+    }
+
+
+async def _ingest(
+    kind: EntityKind, request: Request, services: Services, recorder: RequestRecorder
+) -> Response:
+    payload = await read_json(request, services.settings.ingest_max_body_bytes)
+    action, items = parse_batch(kind, payload, services.settings.ingest_max_items)
+    report = await services.ingestor.ingest(kind, action, items)
+    outcomes = Counter(failure.code for failure in report.failures)
+    outcomes["written"] = report.succeeded
+    recorder.count_items(kind.name, action.value, outcomes)
+    return JSONResponse(report.as_json(), status_code=207 if report.failures else 200)
+
+
+@router.post("/applications", **_write_route(APPLICATIONS))
+async def ingest_applications(
+    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
+) -> Response:
+    return await _ingest(APPLICATIONS, request, services, recorder)
+
+
+@router.post("/entitlements", **_write_route(ENTITLEMENTS))
+async def ingest_entitlements(
+    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
+) -> Response:
+    return await _ingest(ENTITLEMENTS, request, services, recorder)
+
+
+@router.post("/identities", **_write_route(IDENTITIES))
+async def ingest_identities(
+    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
+) -> Response:
+    return await _ingest(IDENTITIES, request, services, recorder)
+
+
+@router.post("/assignments", **_write_route(ASSIGNMENTS))
+async def ingest_assignments(
+    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
+) -> Response:
+    return await _ingest(ASSIGNMENTS, request, services, recorder)
+
+
+# --- data-source and mapping reads ------------------------------------------------------------------------
+
+READ_ERRORS = {**CALLER_ERRORS, 400: "Unknown filter or invalid value"}
+READ_RESPONSES = errors(400, 401, 403, 503, described=READ_ERRORS)
+READ_BODY_RESPONSES = errors(
+    400, 401, 403, 413, 503, described={**READ_ERRORS, 413: "Body larger than 64 KiB"}
+)
+
+
+async def _raw_filters(request: Request) -> Any:
+    if request.method == "GET":
+        return filters_from_query(request.query_params.multi_items())
+    return await read_json(request, READ_BODY_LIMIT, optional=True)
+
+
+def _query_parameters(model: type[BaseModel]) -> dict[str, Any]:
+    """The filters as query parameters: each repeatable (the POST body's arrays), ``isActive`` a boolean."""
+    parameters = []
+    for name, schema in model.model_json_schema()["properties"].items():
+        # Optional filters come out as anyOf [<the filter>, null]; a query parameter is absent instead.
+        value = next(s for s in schema.get("anyOf", [schema]) if s.get("type") != "null")
+        parameters.append({"name": name, "in": "query", "required": False, "schema": value})
+    return {**secured(CALLER_SECURITY), "parameters": parameters}
+
+
+DATASOURCES_DOC: dict[str, Any] = {
+    "summary": "Data-source documents (without metadata), filtered",
+    "description": (
+        "Filters: `datasourceId`, `name`, `isActive`, `connectionTypes` (csv, jdbc, generic), `entityTypes` "
+        "(`identities` or a full entity-type path). GET takes query parameters, POST the same keys as JSON."
+    ),
+}
+MAPPINGS_DOC: dict[str, Any] = {
+    "summary": "Mapping documents (without metadata), filtered",
+    "description": (
+        "Filters: `mappingId`, `sourceEntity`, `targetEntity`, `sourceProperties`, `targetProperties`. "
+        "GET takes query parameters, POST the same keys as JSON."
+    ),
+}
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        **secured(CALLER_SECURITY),
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        },
+    }
+
+
+@router.get(
+    "/datasources",
+    operation_id="list_datasources_get",
+    openapi_extra=_query_parameters(DatasourceFilter),
+    responses=READ_RESPONSES,
+    **DATASOURCES_DOC,
+)
+@router.post(
+    "/datasources",
+    operation_id="list_datasources_post",
+    openapi_extra=_body_schema(DatasourceFilter),
+    responses=READ_BODY_RESPONSES,
+    **DATASOURCES_DOC,
+)
+async def datasources(request: Request, _: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+    filters = parse_filter(DatasourceFilter, await _raw_filters(request))
+    return await find_datasources(services.es, services.settings.datasource_index, filters)
+
+
+@router.get(
+    "/mappings",
+    operation_id="list_mappings_get",
+    openapi_extra=_query_parameters(MappingFilter),
+    responses=READ_RESPONSES,
+    **MAPPINGS_DOC,
+)
+@router.post(
+    "/mappings",
+    operation_id="list_mappings_post",
+    openapi_extra=_body_schema(MappingFilter),
+    responses=READ_BODY_RESPONSES,
+    **MAPPINGS_DOC,
+)
+async def mappings(request: Request, _: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+    filters = parse_filter(MappingFilter, await _raw_filters(request))
+    return await find_mappings(services.es, services.settings.mappings_index, filters)

@@ -1,0 +1,132 @@
+"""Filtered reads of data-source and mapping documents for ingestion jobs (SPEC §4.4).
+
+Both endpoints accept the same filters as query parameters (GET: repeat a parameter, or separate ids and
+types with commas) or as a JSON object (POST: a string or an array per filter). Matching is exact; a
+document matches when it matches every filter given and any value within one filter. Documents come back
+without their ``metadata`` block, ordered by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, TypeVar
+
+from elasticsearch import AsyncElasticsearch
+from elasticsearch.helpers import async_scan
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+
+from gateway.errors import InvalidInput
+
+MAX_VALUES = 100
+F = TypeVar("F", bound=BaseModel)
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Value = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Values = Annotated[list[Value], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_VALUES)]
+ConnectionType = Literal["csv", "jdbc", "generic"]
+
+
+class DatasourceFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    datasourceId: Values | None = None
+    name: Values | None = None
+    isActive: bool | None = None
+    connectionTypes: (
+        Annotated[list[ConnectionType], BeforeValidator(_listify), Field(min_length=1, max_length=3)] | None
+    ) = None
+    entityTypes: Values | None = Field(
+        None, description="Entity names (`identities`) or full entity-type paths."
+    )
+
+
+class MappingFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mappingId: Values | None = None
+    sourceEntity: Values | None = None
+    targetEntity: Values | None = None
+    sourceProperties: Values | None = None
+    targetProperties: Values | None = None
+
+
+# Query-string filters that may list several values separated by commas (names may contain commas).
+COMMA_SEPARATED = frozenset(
+    {"datasourceId", "connectionTypes", "entityTypes", "mappingId", "sourceProperties", "targetProperties"}
+)
+
+
+def filters_from_query(params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Query parameters → the JSON-body form of the same filters."""
+    values: dict[str, list[str]] = {}
+    for key, value in params:
+        parts = value.split(",") if key in COMMA_SEPARATED else [value]
+        values.setdefault(key, []).extend(p.strip() for p in parts if p.strip())
+    return {key: v[0] if key == "isActive" and len(v) == 1 else v for key, v in values.items()}
+
+
+def parse_filter(model: type[F], raw: Any) -> F:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("filters must be a JSON object")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        details = [
+            {"location": [str(p) for p in e["loc"]], "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput("invalid filters", details=details) from None
+
+
+async def _scan(es: AsyncElasticsearch, index: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    body = {"query": {"bool": {"filter": filters}}}
+    return [hit["_source"] async for hit in async_scan(es, index=index, query=body, size=500)]
+
+
+def _without_metadata(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "metadata"}
+
+
+def _entity_type_names(document: Mapping[str, Any]) -> set[str]:
+    paths = document.get("entityTypes") or {}
+    return {str(p) for p in paths} | {str(p).rsplit("/", 1)[-1] for p in paths}
+
+
+async def find_datasources(es: AsyncElasticsearch, index: str, f: DatasourceFilter) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if f.datasourceId:
+        filters.append({"terms": {"datasource_id.keyword": f.datasourceId}})
+    if f.name:
+        filters.append({"terms": {"name.keyword": f.name}})
+    if f.isActive is not None:
+        filters.append({"term": {"isActive": f.isActive}})
+    documents = await _scan(es, index, filters)
+    # Connection types and entity types are object keys, which the index does not make searchable.
+    if f.connectionTypes:
+        wanted = set(f.connectionTypes)
+        documents = [d for d in documents if wanted.intersection(d.get("connectionSettings") or {})]
+    if f.entityTypes:
+        types = set(f.entityTypes)
+        documents = [d for d in documents if types & _entity_type_names(d)]
+    documents.sort(key=lambda d: str(d.get("datasource_id", "")))
+    return [_without_metadata(d) for d in documents]
+
+
+async def find_mappings(es: AsyncElasticsearch, index: str, f: MappingFilter) -> list[dict[str, Any]]:
+    fields = {
+        "mapping_id.keyword": f.mappingId,
+        "source_entity.keyword": f.sourceEntity,
+        "target_entity.keyword": f.targetEntity,
+        "properties.source.keyword": f.sourceProperties,
+        "properties.target.keyword": f.targetProperties,
+    }
+    filters = [{"terms": {name: values}} for name, values in fields.items() if values]
+    documents = await _scan(es, index, filters)
+    documents.sort(key=lambda d: str(d.get("mapping_id", "")))
+    return [_without_metadata(d) for d in documents]

@@ -1,0 +1,175 @@
+"""Ingest actions → Elasticsearch bulk operations, and a report naming every item that failed.
+
+The one write path for base entities: ``POST /api/ingest/<entity>`` and the CSV loaders both go through
+``Ingestor.ingest``. Actions map onto bulk operations:
+
+- ``create`` → ``create`` (an existing entity is reported as a conflict),
+- ``update`` → ``update`` with a partial ``doc`` (a missing entity is reported as not found),
+- ``upsert`` → ``update`` with ``doc`` and ``upsert``: fields are merged, ``metadata.created`` is kept,
+- ``delete`` → ``delete`` (a missing entity is reported as not found).
+
+Invalid items are reported with their position and never sent; valid ones in the same batch still are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from elasticsearch import AsyncElasticsearch
+
+from gateway.errors import InvalidInput, TooLarge
+from gateway.es.bulk import BulkOp, BulkOutcome, BulkPolicy, bulk_write
+from gateway.ingest.entities import EntityKind, InvalidItem, entity_id, entity_metadata, item_ids, primary_key
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+ACTIONS = ", ".join(a.value for a in Action)
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """One item that was not written: its position in the batch, its ids when valid, and why."""
+
+    item: int
+    ids: dict[str, str] | None
+    status: int
+    code: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"item": self.item}
+        if self.ids is not None:
+            body["id"] = self.ids
+        body.update(status=self.status, code=self.code, reason=self.reason)
+        return body
+
+
+@dataclass
+class IngestReport:
+    received: int
+    failures: list[ItemFailure] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return self.received - len(self.failures)
+
+    def as_json(self) -> dict[str, Any]:
+        if not self.failures:
+            return {"message": "ok"}
+        return {
+            "message": f"{len(self.failures)} of {self.received} items failed",
+            "succeeded": self.succeeded,
+            "failed": len(self.failures),
+            "errors": [f.as_json() for f in self.failures],
+        }
+
+
+def parse_batch(kind: EntityKind, payload: Any, max_items: int) -> tuple[Action, list[Any]]:
+    """Check the envelope ``{"action", "<list key>": [...]}``; items are checked one by one later."""
+    if not isinstance(payload, dict):
+        raise InvalidInput(f'the body must be a JSON object {{"action", "{kind.list_key}"}}')
+    unknown = sorted(set(payload) - {"action", kind.list_key})
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(unknown)}")
+    try:
+        action = Action(str(payload.get("action")))
+    except ValueError:
+        raise InvalidInput(f"action must be one of {ACTIONS}") from None
+    items = payload.get(kind.list_key)
+    if not isinstance(items, list):
+        raise InvalidInput(f"{kind.list_key} must be an array")
+    if not items:
+        raise InvalidInput(f"{kind.list_key} must contain at least one item")
+    if len(items) > max_items:
+        raise TooLarge(f"at most {max_items} {kind.list_key} per request; split the batch")
+    return action, items
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _failure(action: Action, position: int, ids: dict[str, str], outcome: BulkOutcome) -> ItemFailure:
+    status = outcome.status
+    if status == 404:
+        return ItemFailure(position, ids, 404, "not_found", "no such entity")
+    if status == 409:
+        if action is Action.CREATE:
+            return ItemFailure(position, ids, 409, "conflict", "the entity already exists")
+        return ItemFailure(position, ids, 409, "conflict", "the entity was modified concurrently; retry")
+    if status == 429:
+        return ItemFailure(
+            position, ids, 429, "too_many_requests", "Elasticsearch is overloaded; retry later"
+        )
+    reason = outcome.reason or outcome.error_type or "rejected by Elasticsearch"
+    if 400 <= status < 500:
+        return ItemFailure(position, ids, 400, "rejected", reason)
+    return ItemFailure(position, ids, 503, "unavailable", reason)
+
+
+class Ingestor:
+    """Writes batches of one entity kind for one tenant; shared by the API and the loaders."""
+
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        tenant_name: str,
+        *,
+        policy: BulkPolicy | None = None,
+        context_id: str = "ingest",
+    ) -> None:
+        self.es = es
+        self.tenant_name = tenant_name
+        self.policy = policy or BulkPolicy()
+        self.context_id = context_id
+
+    def operation(
+        self, kind: EntityKind, action: Action, ids: dict[str, str], item: Mapping[str, Any], now: str
+    ) -> BulkOp:
+        meta: dict[str, Any] = {"_index": kind.index(self.tenant_name), "_id": entity_id(kind, ids)}
+        if action is Action.DELETE:
+            return BulkOp(orjson.dumps({"delete": meta}))
+        if action is Action.CREATE:
+            document = {**item, "metadata": self._metadata(kind, ids, now)}
+            return BulkOp(orjson.dumps({"create": meta}), orjson.dumps(document))
+        meta["retry_on_conflict"] = 3
+        body: dict[str, Any] = {"doc": {**item, "metadata": {"updated": now}}}
+        if action is Action.UPSERT:
+            body["upsert"] = {**item, "metadata": self._metadata(kind, ids, now)}
+        return BulkOp(orjson.dumps({"update": meta}), orjson.dumps(body))
+
+    def _metadata(self, kind: EntityKind, ids: dict[str, str], now: str) -> dict[str, str]:
+        return entity_metadata(kind, primary_key(kind, ids), self.tenant_name, self.context_id, now)
+
+    async def ingest(self, kind: EntityKind, action: Action, items: Sequence[Any]) -> IngestReport:
+        """Write what is valid; report every item that was not written, in batch order."""
+        now = utc_now()
+        report = IngestReport(received=len(items))
+        ops: list[BulkOp] = []
+        sent: list[tuple[int, dict[str, str]]] = []
+        for position, item in enumerate(items):
+            try:
+                ids = item_ids(kind, item)
+            except InvalidItem as exc:
+                report.failures.append(ItemFailure(position, None, 400, "invalid_item", str(exc)))
+                continue
+            ops.append(self.operation(kind, action, ids, item, now))
+            sent.append((position, ids))
+        if ops:
+            outcomes = await bulk_write(self.es, ops, self.policy)
+            for (position, ids), outcome in zip(sent, outcomes, strict=True):
+                if not outcome.ok:
+                    report.failures.append(_failure(action, position, ids, outcome))
+            report.failures.sort(key=lambda f: f.item)
+        return report

@@ -1,0 +1,282 @@
+"""Seed data: data sources, mappings and the showcase entities, plus the demo administrator.
+
+- ``seed/datasources.csv``: one row per data source, each becoming a data-source document shaped exactly
+  like the original product's (SPEC §5), ``_id`` = ``sha512("<branch>_<primaryKey>")``.
+- ``seed/mappings.json``: attribute mappings between data-source entities and base entities.
+- Entity CSV files: those named by the ``entityTypes`` URIs of every active CSV data source, resolved
+  under the data root and written through the ingest code path (``gateway.loading.loader``).
+
+Everything is idempotent and streamed; bad rows are reported with file and line and do not stop the good
+ones. Only ``gateway up`` creates the demo admin.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from elasticsearch import AsyncElasticsearch
+
+from gateway.auth.passwords import PasswordHasher
+from gateway.auth.users import UserStore, admin_groups, ensure_user
+from gateway.bundled import bundled_dir
+from gateway.es.bulk import BulkOp, bulk_write
+from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
+from gateway.ingest.writer import Ingestor
+from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_ADMIN = "bob.rodgers@forgerock.com"
+DEMO_PASSWORD = "Welcome123"  # noqa: S105 (the original documentation's demo password, demo only)
+SEED_DIR = bundled_dir("seed")
+DATASOURCES_FILE = SEED_DIR / "datasources.csv"
+MAPPINGS_FILE = SEED_DIR / "mappings.json"
+SEED_BATCH_SIZE = 1000
+ENTITIES = ("applications", "assignments", "entitlements", "identities")
+SYNC_TYPES = frozenset({"full", "incremental", "enrichment", "delete"})
+CONNECTION_TYPES = frozenset({"csv", "jdbc", "generic"})
+DATASOURCE_COLUMNS = (
+    "datasource_id",
+    "name",
+    "sync_type",
+    "icon",
+    "is_active",
+    "connection_type",
+    *ENTITIES,
+    "created",
+)
+
+
+class SeedRowError(ValueError):
+    """One CSV row that cannot become a document."""
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise SeedRowError(f"is_active must be true or false, not {value!r}")
+    return lowered == "true"
+
+
+def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]:
+    """One CSV row → the data-source document, in the original's key order."""
+    ds_id = row["datasource_id"].strip()
+    if not ds_id or not row["name"].strip():
+        raise SeedRowError("datasource_id and name are required")
+    if row["sync_type"] not in SYNC_TYPES:
+        raise SeedRowError(f"sync_type must be one of {sorted(SYNC_TYPES)}, not {row['sync_type']!r}")
+    if row["connection_type"] not in CONNECTION_TYPES:
+        raise SeedRowError(f"connection_type must be one of {sorted(CONNECTION_TYPES)}")
+    try:
+        dt.datetime.fromisoformat(row["created"].replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SeedRowError(f"created is not an ISO-8601 time: {row['created']!r}") from exc
+    prefix = f"/autoid/system/datasources/{ds_id}"
+    return {
+        "datasource_id": ds_id,
+        "name": row["name"].strip(),
+        "sync_type": row["sync_type"],
+        "icon": row["icon"].strip(),
+        "isActive": _boolean(row["is_active"]),
+        "entityTypes": {
+            f"{prefix}/{entity}": {"uri": {"file": row[entity].strip()}}
+            for entity in ENTITIES
+            if row[entity].strip()
+        },
+        "connectionSettings": {row["connection_type"]: {}},
+        "metadata": {
+            "contextId": "scripts",
+            "entityType": "/common/datasources",
+            "primaryKey": ds_id,
+            "entityPath": f"/common/datasources/{ds_id}",
+            "entityDefinition": "datasources",
+            "namespace": "/common",
+            "branch": BRANCH,
+            "created": row["created"],
+            "tenantId": tenant_name,
+        },
+    }
+
+
+def read_datasources(path: Path, tenant_name: str) -> Iterator[tuple[str, dict[str, Any]] | RowError]:
+    """Stream ``(document id, document)`` per good row and a RowError per bad one."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in DATASOURCE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            yield RowError(str(path), 1, f"missing columns: {', '.join(missing)}")
+            return
+        for row in reader:
+            line = reader.line_num
+            try:
+                if None in row or any(value is None for value in row.values()):
+                    raise SeedRowError("wrong number of fields")
+                document = datasource_document(row, tenant_name)
+            except SeedRowError as exc:
+                yield RowError(str(path), line, str(exc))
+                continue
+            yield document_id(document["datasource_id"]), document
+
+
+def read_mappings(path: Path, tenant_name: str) -> Iterator[tuple[str, dict[str, Any]] | RowError]:
+    """``seed/mappings.json``: an array of ``{mapping_id, source_entity, target_entity, properties,
+    created}``; errors name the entry (1-based) in place of a line."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        yield RowError(str(path), 0, f"not valid JSON: {exc}")
+        return
+    if not isinstance(entries, list):
+        yield RowError(str(path), 0, "expected a JSON array of mappings")
+        return
+    for number, entry in enumerate(entries, start=1):
+        try:
+            document = mapping_document(entry, tenant_name)
+        except SeedRowError as exc:
+            yield RowError(str(path), number, str(exc))
+            continue
+        yield document_id(document["mapping_id"]), document
+
+
+def mapping_document(entry: Any, tenant_name: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise SeedRowError("a mapping must be a JSON object")
+    for key in ("mapping_id", "source_entity", "target_entity", "created"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise SeedRowError(f"{key} is required")
+    properties = entry.get("properties")
+    if not isinstance(properties, list) or not all(
+        isinstance(p, dict)
+        and isinstance(p.get("source"), str)
+        and isinstance(p.get("target"), str)
+        and isinstance(p.get("apply"), bool)
+        for p in properties
+    ):
+        raise SeedRowError("properties must be an array of {source, target, apply (true or false)}")
+    mapping_id = entry["mapping_id"]
+    return {
+        "mapping_id": mapping_id,
+        "source_entity": entry["source_entity"],
+        "target_entity": entry["target_entity"],
+        "properties": [
+            {"source": p["source"], "target": p["target"], "apply": p["apply"]} for p in properties
+        ],
+        "metadata": {
+            "contextId": "scripts",
+            "entityType": "/common/mappings",
+            "primaryKey": mapping_id,
+            "entityPath": f"/common/mappings/{mapping_id}",
+            "entityDefinition": "mappings",
+            "namespace": "/common",
+            "branch": BRANCH,
+            "created": entry["created"],
+            "tenantId": tenant_name,
+        },
+    }
+
+
+async def _index_documents(
+    es: AsyncElasticsearch,
+    path: Path,
+    entity: str,
+    index: str,
+    documents: Iterator[tuple[str, dict[str, Any]] | RowError],
+) -> FileReport:
+    """Index every good document (idempotent: ids are deterministic); report bad ones and failed items.
+
+    Written through ``gateway.es.bulk`` like the entity files, so both share its retries and its
+    filtered responses; batches keep memory flat in the file size.
+    """
+    report = FileReport(str(path), entity)
+    batch: list[tuple[str, BulkOp]] = []
+
+    async def flush() -> None:
+        outcomes = await bulk_write(es, [op for _, op in batch])
+        for (doc_id, _), outcome in zip(batch, outcomes, strict=True):
+            if outcome.ok:
+                report.loaded += 1
+            else:
+                reason = (
+                    f"{outcome.error_type}: {outcome.reason}"
+                    if outcome.error_type
+                    else f"status {outcome.status}"
+                )
+                report.add_error(RowError(str(path), 0, f"document {doc_id}: {reason}"))
+        batch.clear()
+
+    for item in documents:
+        if isinstance(item, RowError):
+            report.add_error(item)
+            continue
+        doc_id, document = item
+        header = orjson.dumps({"index": {"_index": index, "_id": doc_id}})
+        batch.append((doc_id, BulkOp(header, orjson.dumps(document))))
+        if len(batch) >= SEED_BATCH_SIZE:
+            await flush()
+    if batch:
+        await flush()
+    await es.indices.refresh(index=index)
+    return report
+
+
+async def load_datasources(es: AsyncElasticsearch, path: Path, index: str, tenant_name: str) -> FileReport:
+    return await _index_documents(es, path, "datasources", index, read_datasources(path, tenant_name))
+
+
+async def load_mappings(es: AsyncElasticsearch, path: Path, index: str, tenant_name: str) -> FileReport:
+    return await _index_documents(es, path, "mappings", index, read_mappings(path, tenant_name))
+
+
+async def load_seed(
+    es: AsyncElasticsearch,
+    settings: Settings,
+    *,
+    datasources: Path = DATASOURCES_FILE,
+    mappings: Path = MAPPINGS_FILE,
+    progress: bool | None = None,
+) -> list[FileReport]:
+    """Data sources, mappings, and the entity files of every active CSV data source (idempotent)."""
+    reports = [
+        await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name),
+        await load_mappings(es, mappings, settings.mappings_index, settings.tenant_name),
+    ]
+    sink = IngestorSink(Ingestor(es, settings.tenant_name, context_id="seed"))
+    for item in read_datasources(datasources, settings.tenant_name):
+        if isinstance(item, RowError):
+            continue  # already reported above
+        document = item[1]
+        if document["isActive"] and "csv" in document["connectionSettings"]:
+            reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
+    for kind in ENTITY_KINDS.values():
+        await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)
+    return reports
+
+
+async def ensure_demo_admin(es: AsyncElasticsearch, admin_group: str) -> bool:
+    """Create the documentation's demo admin if missing; True when created."""
+    created = await ensure_user(
+        UserStore(es),
+        PasswordHasher(),
+        DEMO_ADMIN,
+        DEMO_PASSWORD,
+        display_name="Bob Rodgers",
+        uid="bob.rodgers",
+        gid_number="999",
+        groups=admin_groups(admin_group),
+    )
+    log.warning(
+        "\n%s\nDEMO ADMIN %s is active with the documented demo password (see the README).\n"
+        "It exists for the walk-through only: never load the demo seed into a cluster with real data.\n%s",
+        "!" * 78,
+        DEMO_ADMIN,
+        "!" * 78,
+    )
+    return created

@@ -1,0 +1,111 @@
+"""`gateway up` (what `make run` runs): starts a node and the gateway, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+from gateway.es import embedded
+from gateway.ingest.entities import document_id
+from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID, free_port, showcase_datasource
+from tests.http.routes.test_search import BROWSER_HEADERS
+
+
+def _get(url: str) -> int:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=2, context=context) as response:
+        status: int = response.status
+        return status
+
+
+def _documented_walk_through(base: str) -> None:
+    """The original documentation's three curl calls, against the demo seed `gateway up` loaded."""
+    # the demo's self-signed certificate, accepted as the documentation's `curl -k` does
+    with httpx.Client(base_url=base, verify=False, timeout=30) as client:  # noqa: S501
+        login = client.post(
+            "/api/authentication/login",
+            json={"username": "bob.rodgers@forgerock.com", "password": "Welcome123"},
+        )
+        assert login.status_code == 200 and login.json()["user"]["uid"] == "bob.rodgers"
+        token = login.json()["token"]
+        created = client.post(
+            "/api/admin/createApiToken",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "name": "Ingest Key",
+                "description": "API key for ingestion endpoints",
+                "expiration": "2099-01-02",
+            },
+        )
+        key = created.json()["token"]
+        headers = {**BROWSER_HEADERS, "authorization": key, "accept-encoding": "gzip, deflate, br"}
+        found = client.post("/jas/datasource/search", headers=headers, content=json.dumps(DOCUMENTED_SEARCH))
+        assert found.status_code == 200
+        hits = found.json()["hits"]["hits"]
+        showcase = next(h for h in hits if h["_source"]["name"] == "Showcase-CSV-DS")
+        assert showcase["_id"] == document_id("2d7a6a76-469c-4035-b312-fb1daf104e98")
+        assert json.dumps(showcase["_source"]) == json.dumps(showcase_datasource())
+        # the demo seed also loaded the showcase entities its file: URIs point to
+        ingest_headers = {"X-API-KEY": key, "x-tenant-id": TEST_TENANT_ID}
+        people = client.post(
+            "/api/ingest/identities",
+            headers=ingest_headers,
+            json={"action": "update", "identities": [{"usr_id": "usr-0000099", "city": "Lyon"}]},
+        )
+        assert people.json() == {"message": "ok"}  # an update succeeds only on an existing identity
+        sources = client.get("/api/ingest/datasources", params={"isActive": "true"}, headers=ingest_headers)
+        assert len(sources.json()) == 3
+
+
+def test_up_serves_https_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    port, es_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ES_URL"}
+    env.update(
+        TENANT_ID=TEST_TENANT_ID,
+        GATEWAY_STATE_DIR=str(tmp_path),
+        GATEWAY_PORT=str(port),
+        EMBEDDED_ES_PORT=str(es_port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    node = embedded.NodeConfig(tmp_path / "elasticsearch", port=es_port)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "gateway up never served"
+            try:
+                if _get(f"https://127.0.0.1:{port}/readyz") == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        running = embedded.status(node)
+        assert running is not None and running.ready
+        _documented_walk_through(f"https://127.0.0.1:{port}")
+        process.send_signal(signal.SIGINT)  # what Ctrl-C delivers
+        process.wait(timeout=60)
+        assert embedded.status(node) is None
+        assert (
+            not Path(f"/proc/{running.pid}/cmdline").exists()
+            or not Path(f"/proc/{running.pid}/cmdline").read_bytes()
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+        embedded.stop(node)

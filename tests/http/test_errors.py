@@ -1,0 +1,64 @@
+"""The one mapping of errors to HTTP: every domain error has its status, headers and JSON body."""
+
+from __future__ import annotations
+
+import pytest
+
+import gateway.search  # noqa: F401  (its SearchRejected is one of the errors below)
+from gateway.errors import (
+    ElasticsearchRejected,
+    ElasticsearchUnavailable,
+    GatewayError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    NotPermitted,
+    TooLarge,
+    TooManyAttempts,
+)
+from gateway.http.errors import error_parts, status_of
+
+
+def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
+    found: list[type[GatewayError]] = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_all_subclasses(sub)]
+    return found
+
+
+@pytest.mark.parametrize("cls", _all_subclasses(GatewayError), ids=lambda cls: cls.__name__)
+def test_every_domain_error_has_a_status_of_its_own(cls: type[GatewayError]) -> None:
+    """A new error class that http/errors.py does not know would fall back to 500."""
+    assert cls.code != GatewayError.code
+    assert status_of(cls.__new__(cls)) in {400, 401, 403, 404, 413, 429, 503}
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "headers"),
+    [
+        (InvalidInput("bad"), 400, "bad_request", None),
+        (ElasticsearchRejected("no such field"), 400, "elasticsearch_rejected", None),
+        (TooLarge("big"), 413, "payload_too_large", None),
+        (NotAuthenticated("who"), 401, "not_authenticated", None),
+        (NotAuthenticated("who", scheme="ApiKey"), 401, "not_authenticated", {"WWW-Authenticate": "ApiKey"}),
+        (NotPermitted("no"), 403, "forbidden", None),
+        (NotFound("none"), 404, "not_found", None),
+        (TooManyAttempts("wait", retry_after=7), 429, "too_many_requests", {"Retry-After": "7"}),
+        (ElasticsearchUnavailable("down"), 503, "elasticsearch_unavailable", None),
+    ],
+)
+def test_status_headers_and_body(
+    error: GatewayError, status: int, code: str, headers: dict[str, str] | None
+) -> None:
+    assert error_parts(error) == (status, {"error": {"code": code, "message": error.message}}, headers)
+
+
+def test_details_reach_the_body() -> None:
+    _, body, _ = error_parts(InvalidInput("invalid filters", details=[{"location": ["name"]}]))
+    assert body["error"]["details"] == [{"location": ["name"]}]
+
+
+def test_anything_else_is_a_500_without_internals(caplog: pytest.LogCaptureFixture) -> None:
+    status, body, _ = error_parts(RuntimeError("secret internals"))
+    assert status == 500 and "secret" not in str(body)
+    assert "unhandled error" in caplog.text
