@@ -20,6 +20,9 @@ STATE_INDEX = "gateway-state"
 REVOCATIONS_DOC = "api-key-revocations"
 
 
+STATUSES = ("active", "expired", "revoked")
+
+
 class InvalidExpiration(ValueError):
     """An expiration that is malformed or not in the future."""
 
@@ -72,6 +75,12 @@ class ApiKeyRecord:
     def is_valid(self, now: dt.datetime) -> bool:
         return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
 
+    def status(self, now: dt.datetime) -> str:
+        """One of ``STATUSES``: revoked wins over expired."""
+        if self.revoked:
+            return "revoked"
+        return "active" if self.is_valid(now) else "expired"
+
     def verify_view(self, now: dt.datetime) -> dict[str, Any]:
         """The body of ``verifyApiToken``, as the original returns it."""
         return {
@@ -89,6 +98,7 @@ class ApiKeyRecord:
             "id": self.id,
             "hint": self.hint,
             **self.verify_view(now),
+            "revoked": self.revoked,
             "tenant_id": self.tenant_id,
             "created": self.created,
             "modified": self.modified,
@@ -134,6 +144,21 @@ def new_record(
     )
 
 
+def status_filters(
+    status: str | None, now: dt.datetime, expires_before: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Query filters for records of ``status`` (one of ``STATUSES``) expiring before a time."""
+    filters: list[dict[str, Any]] = []
+    if status == "revoked":
+        filters.append({"term": {"revoked": True}})
+    elif status in ("active", "expired"):
+        bound = "gt" if status == "active" else "lte"
+        filters += [{"term": {"revoked": False}}, {"range": {"expires_at": {bound: now.isoformat()}}}]
+    if expires_before is not None:
+        filters.append({"range": {"expires_at": {"lt": expires_before.isoformat()}}})
+    return filters
+
+
 class ApiKeyStore:
     def __init__(self, es: AsyncElasticsearch) -> None:
         self._es = es
@@ -157,8 +182,10 @@ class ApiKeyStore:
         hits = found["hits"]["hits"]
         return ApiKeyRecord.from_doc(hits[0]["_source"]) if hits else None
 
-    async def list(self, tenant_id: str, name: str | None, offset: int, size: int) -> list[ApiKeyRecord]:
-        filters: list[dict[str, Any]] = [{"term": {"tenant_id": tenant_id}}]
+    async def list(
+        self, tenant_id: str, name: str | None, offset: int, size: int, filters: list[dict[str, Any]]
+    ) -> list[ApiKeyRecord]:
+        filters = [{"term": {"tenant_id": tenant_id}}, *filters]
         must: list[dict[str, Any]] = (
             [{"match": {"name.text": {"query": name, "operator": "and"}}}] if name else []
         )

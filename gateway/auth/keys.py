@@ -7,6 +7,7 @@ revocation window, see ``verifier``).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from gateway.auth.apikeys import (
     key_digest,
     new_record,
     parse_expiration,
+    status_filters,
 )
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.clock import Clock
@@ -83,18 +85,33 @@ class ApiKeys:
         """A record as ``verifyApiToken`` shows it: with whether it is valid now."""
         return record.verify_view(self._clock.now())
 
-    async def list(self, search: str | None, offset: int, size: int) -> list[dict[str, Any]]:
-        """Records newest first, as ``getTokens`` lists them; ``search`` is a name (words) or a full key."""
+    async def list(
+        self,
+        search: str | None,
+        offset: int,
+        size: int,
+        status: str | None = None,
+        expires_before: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Records newest first, as ``getTokens`` lists them; ``search`` is a name (words) or a full key.
+
+        ``status`` keeps the active, expired or revoked ones; ``expires_before`` those ending before then.
+        """
         if offset + size > MAX_WINDOW:
             raise InvalidInput(f"offset + maxResults may not exceed {MAX_WINDOW}")
         now = self._clock.now()
         term = search.strip() if search else None
         if term and _is_uuid(term):
             try:
-                return [(await self.find(key=term)).list_view(now)]
+                record = await self.find(key=term)
             except NotFound:
                 return []
-        records = await self._store.list(self._tenant_id, term or None, offset, size)
+            wanted = status in (None, record.status(now)) and (
+                expires_before is None or dt.datetime.fromisoformat(record.expires_at) < expires_before
+            )
+            return [record.list_view(now)] if wanted and offset == 0 else []
+        filters = status_filters(status, now, expires_before)
+        records = await self._store.list(self._tenant_id, term or None, offset, size, filters)
         return [record.list_view(now) for record in records]
 
 

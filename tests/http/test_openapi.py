@@ -41,6 +41,7 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("post", "/api/admin/deleteApiToken", SESSION, ADMIN_STATUSES | {404}),
     ("get", "/api/admin/verifyApiToken/{token}", SESSION, ADMIN_STATUSES | {404}),
     ("get", "/api/admin/getTokens", SESSION, ADMIN_STATUSES),
+    ("get", "/api/admin/tenant", SESSION, ADMIN_STATUSES),
     ("post", "/jas/datasource/search", CALLER, {200, 400, 401, 403, 413, 503}),
     ("post", "/api/ingest/applications", CALLER, WRITE_STATUSES),
     ("post", "/api/ingest/entitlements", CALLER, WRITE_STATUSES),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -121,5 +122,25 @@ async def get_tokens(
     search: Annotated[
         str | None, Query(max_length=256, description="A name (words match) or a full API key")
     ] = None,
+    status: Annotated[
+        Literal["active", "expired", "revoked"] | None,
+        Query(description="Only keys in this state (revoked wins over expired)"),
+    ] = None,
+    expires_before: Annotated[
+        dt.datetime | None,
+        Query(alias="expiresBefore", description="Only keys that stop working before this date-time"),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    return await services.keys.list(search, offset, max_results)
+    if expires_before is not None and expires_before.tzinfo is None:
+        expires_before = expires_before.replace(tzinfo=dt.UTC)
+    return await services.keys.list(search, offset, max_results, status, expires_before)
+
+
+@router.get(
+    "/tenant",
+    summary="The tenant whose keys these are: a key is used with this tenant id (x-tenant-id)",
+    openapi_extra=ADMIN_ONLY,
+)
+async def tenant(_: AdminDep, services: ServicesDep) -> dict[str, str]:
+    settings = services.settings
+    return {"tenantId": str(settings.tenant_id), "tenantName": settings.tenant_name}
