@@ -9,16 +9,19 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest prereqs es-start es-stop es-status clean
+.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs es-start es-stop es-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-prereqs: ## install Java 17+ and Maven with apt when they are missing (needed for the embedded Elasticsearch)
-	@if [ -n "$$ES_URL" ]; then exit 0; fi; \
-	missing=""; \
-	command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || missing="$$missing openjdk-17-jdk-headless"; \
-	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+prereqs: ## install what is missing with apt: Java 17+ and Maven (embedded Elasticsearch), Chromium (UI tests)
+	@missing=""; \
+	if [ -z "$$ES_URL" ]; then \
+	  command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || missing="$$missing openjdk-17-jdk-headless"; \
+	  command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	fi; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; \
@@ -53,6 +56,9 @@ bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and st
 
 bench-ingest: prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
 	PYTHONPATH=. $(PY) bench/ingest_load.py
+
+screenshots: prereqs $(STAMP) ## the web page's screenshots in docs/ui/ (real browser, gateway, Elasticsearch)
+	GATEWAY_SCREENSHOTS_DIR=docs/ui $(PY) -m pytest tests/http/ui/test_screenshots.py
 
 es-start: prereqs $(STAMP) ## start the embedded Elasticsearch in the background (port 9200)
 	$(VENV)/bin/gateway es start

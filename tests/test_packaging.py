@@ -1,4 +1,4 @@
-"""A regular (non-editable) wheel install finds the index templates and the seed files."""
+"""A regular (non-editable) wheel install finds the index templates, the seed files and the web page."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import json, gateway
 from gateway.es.templates import load_templates
 from gateway.loading.seed import DATASOURCES_FILE, MAPPINGS_FILE, read_datasources
 from gateway.settings import Settings
+from gateway.http.ui import STATIC_DIR
 
 settings = Settings(TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d")
 print(json.dumps({
@@ -29,6 +30,7 @@ print(json.dumps({
     "showcase": (settings.data_root / "data" / "input" / "identities.csv").is_file(),
     "datasources": [str(DATASOURCES_FILE), len(list(read_datasources(DATASOURCES_FILE, "t")))],
     "mappings": [str(MAPPINGS_FILE), MAPPINGS_FILE.is_file()],
+    "ui": [str(STATIC_DIR), sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.*"))],
 }))
 """
 
@@ -68,3 +70,6 @@ def test_a_wheel_install_finds_templates_and_seed_outside_the_repository(tmp_pat
     assert Path(found["data_root"]).is_relative_to(target) and found["showcase"]
     assert Path(found["datasources"][0]).is_relative_to(target) and found["datasources"][1] >= 4
     assert Path(found["mappings"][0]).is_relative_to(target) and found["mappings"][1]
+    static = REPO / "gateway" / "http" / "static"
+    assert Path(found["ui"][0]).is_relative_to(target)
+    assert found["ui"][1] == sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*"))

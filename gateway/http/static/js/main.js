@@ -1,0 +1,89 @@
+// Start-up and navigation: the login page, or the signed-in shell with its user drop-down and the
+// Self Service page (#/self-service/profile, #/self-service/api-keys).
+
+import { api, current, forget, keepAlive, restore, whenExpired } from "./api.js";
+import { $ } from "./dom.js";
+import { openGenerate, wireGenerate } from "./generate.js";
+import { loadKeys, resetKeys, wireKeys } from "./keys.js";
+import { showLoginMessage, wireLogin } from "./login.js";
+import { closeMenu, menuButton, menuKeys } from "./menu.js";
+import { fillProfile, selectTab, wireTabs } from "./profile.js";
+
+const VIEWS = ["login-view", "home-view", "self-service-view"];
+
+function showView(id) {
+  for (const view of VIEWS) $(view).hidden = view !== id;
+  $("topbar").hidden = id === "login-view";
+}
+
+function showLogin(message = "") {
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  resetKeys();
+  showView("login-view");
+  showLoginMessage(message);
+  $("login-username").focus();
+}
+
+function route({ focus = false } = {}) {
+  if (!current()) return showLogin();
+  $("user-name").textContent = current().user.displayName;
+  const [, page, tab] = location.hash.split("/");
+  if (page !== "self-service") return showView("home-view");
+  showView("self-service-view");
+  fillProfile();
+  const name = tab === "api-keys" ? "api-keys" : "profile";
+  selectTab(name, { focus });
+  if (name === "api-keys") loadKeys();
+}
+
+function go(hash, options) {
+  if (location.hash !== hash) history.pushState(null, "", hash); // pushState fires no hashchange
+  route(options);
+}
+
+function wireShell() {
+  menuButton($("user-button"), $("user-menu"));
+  menuKeys($("user-menu"));
+  $("menu-self-service").addEventListener("click", () => {
+    closeMenu(false);
+    go("#/self-service/profile", { focus: true });
+  });
+  $("menu-logout").addEventListener("click", () => {
+    closeMenu(false);
+    forget();
+    history.replaceState(null, "", location.pathname);
+    showLogin("You have logged out.");
+  });
+  wireTabs((name, options) => go(`#/self-service/${name}`, options));
+  window.addEventListener("hashchange", () => route());
+}
+
+async function start() {
+  whenExpired((message) => showLogin(message));
+  wireLogin(() => {
+    keepAlive();
+    route();
+    $("user-button").focus();
+  });
+  wireShell();
+  wireKeys(openGenerate);
+  wireGenerate(async (key) => {
+    // The list behind the dialog shows the new key at once, marked as just created.
+    const [entry] = await api(`/api/admin/getTokens?search=${encodeURIComponent(key)}`);
+    loadKeys({ newId: entry ? entry.id : null });
+  });
+  if (restore()) {
+    try {
+      await api("/api/authentication/verify");
+      keepAlive();
+      route();
+    } catch {
+      forget();
+      showLogin("Your session has ended. Please log in again.");
+    }
+  } else {
+    showLogin();
+  }
+}
+
+start();

@@ -1,0 +1,57 @@
+"""The Self-Service page's files: served at ``/`` and ``/static/``, strict headers, no inline code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.http.ui import STATIC_DIR
+
+UI_PATHS = ["/", "/static/app.css", "/static/js/main.js", "/static/favicon.svg"]
+
+
+@pytest.mark.parametrize("path", UI_PATHS)
+def test_every_ui_response_carries_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_page_and_its_modules_have_the_right_types(client: TestClient) -> None:
+    assert client.get("/").headers["content-type"].startswith("text/html")
+    assert (
+        client.get("/static/js/main.js")
+        .headers["content-type"]
+        .startswith(("text/javascript", "application/javascript"))
+    )
+    assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/js/nothing.js").status_code == 404
+    assert client.get("/static/../ui.py").status_code == 404
+
+
+def test_the_markup_has_no_inline_script_style_or_handler() -> None:
+    html = (STATIC_DIR / "index.html").read_text()
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert "<style" not in html and " style=" not in html
+    assert re.findall(r"\son[a-z]+=", html) == []
+
+
+def test_scripts_never_write_html() -> None:
+    """API data reaches the page through textContent only: no script parses markup."""
+    for script in sorted((STATIC_DIR / "js").glob("*.js")):
+        code = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in code, f"{script.name} uses {sink}"
+
+
+def test_the_ui_is_not_part_of_the_api_description(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/" not in paths and not any(path.startswith("/static") for path in paths)
