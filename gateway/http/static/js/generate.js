@@ -62,7 +62,8 @@ export function openGenerate() {
 
 function curlExample(key, tenantId) {
   return [
-    `curl --insecure '${location.origin}/jas/datasource/search' \\`,
+    // --insecure: `make run` serves a self-signed certificate
+    `curl${location.protocol === "https:" ? " --insecure" : ""} '${location.origin}/jas/datasource/search' \\`,
     `  -H 'x-tenant-id: ${tenantId}' \\`,
     `  -H 'authorization: ${key}' \\`,
     "  -H 'content-type: application/json' \\",
