@@ -61,3 +61,19 @@ def test_a_refused_token_returns_to_the_login_page_with_a_message(page: Page, ga
     page.reload()
     expect(page.get_by_role("alert")).to_have_text("Your session has ended. Please log in again.")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+def test_the_token_is_renewed_while_the_page_is_in_use(page: Page, gateway: str) -> None:
+    page.clock.install()  # the page's timers run on a clock the test moves
+    log_in(page, gateway)
+    open_self_service(page)
+    page.keyboard.press("ArrowRight")  # in use: a key pressed
+    with page.expect_response("**/api/authentication/renewToken") as renewal:
+        page.clock.run_for("05:01")
+    assert renewal.value.status == 200
+    page.wait_for_function(  # kept for the next reload
+        "(token) => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)[0])).token === token",
+        arg=renewal.value.json()["token"],
+    )
+    page.get_by_role("tab", name="API Keys").click()  # the renewed token is the one in use
+    expect(page.get_by_role("button", name="Generate API Key")).to_be_visible()
