@@ -10,6 +10,7 @@ const PAGE_SIZE = 10;
 const state = { offset: 0, search: "", status: "", entries: [], selected: new Map(), newId: null };
 let menuEntry = null;
 let searchTimer = null;
+let latest = 0; // answers to older requests (typing, clicking filters) never overwrite newer ones
 
 function query(params) {
   return new URLSearchParams(Object.entries(params).filter(([, value]) => value !== "")).toString();
@@ -21,6 +22,7 @@ function say(text) {
 
 export async function loadKeys({ newId } = {}) {
   if (newId !== undefined) state.newId = newId;
+  const request = ++latest;
   try {
     const page = await api(
       `/api/admin/getTokens?${query({
@@ -30,6 +32,7 @@ export async function loadKeys({ newId } = {}) {
         status: state.status,
       })}`,
     );
+    if (request !== latest) return;
     state.entries = page.slice(0, PAGE_SIZE);
     render(page.length > PAGE_SIZE);
     say("");
