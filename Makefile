@@ -9,23 +9,29 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs es-start es-stop es-status clean
+.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs ui-prereqs es-start es-stop es-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-prereqs: ## install what is missing with apt: Java 17+ and Maven (embedded Elasticsearch), Chromium (UI tests)
+prereqs: ## install Java 17+ and Maven with apt when they are missing (needed for the embedded Elasticsearch)
+	@if [ -n "$$ES_URL" ]; then exit 0; fi; \
+	missing=""; \
+	command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	$(APT_INSTALL)
+
+ui-prereqs: ## install Chromium and fonts with apt when missing (the web page's browser tests and screenshots)
 	@missing=""; \
-	if [ -z "$$ES_URL" ]; then \
-	  command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || missing="$$missing openjdk-17-jdk-headless"; \
-	  command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
-	fi; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x "$${GATEWAY_CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
-	if [ -n "$$missing" ]; then \
+	$(APT_INSTALL)
+
+# Installs $$missing with apt when running as root, else says what to install.
+APT_INSTALL = if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; \
-	  else echo "please install:$$missing (or set ES_URL to an existing Elasticsearch)"; exit 1; fi; \
+	  else echo "please install:$$missing"; exit 1; fi; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -37,7 +43,7 @@ $(STAMP): pyproject.toml
 run: prereqs $(STAMP) ## start Elasticsearch (unless ES_URL), apply templates, serve https://127.0.0.1:8443
 	$(VENV)/bin/gateway up
 
-test: prereqs $(STAMP) lint ## lint, then the whole suite against a real Elasticsearch it starts and stops
+test: prereqs ui-prereqs $(STAMP) lint ## lint, then the whole suite against a real Elasticsearch it starts and stops
 	$(PY) -m pytest
 
 lint: $(STAMP) ## ruff and mypy --strict
@@ -57,7 +63,7 @@ bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and st
 bench-ingest: prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
 	PYTHONPATH=. $(PY) bench/ingest_load.py
 
-screenshots: prereqs $(STAMP) ## the web page's screenshots in docs/ui/ (real browser, gateway, Elasticsearch)
+screenshots: prereqs ui-prereqs $(STAMP) ## the web page's screenshots in docs/ui/ (real browser, gateway, Elasticsearch)
 	GATEWAY_SCREENSHOTS_DIR=docs/ui $(PY) -m pytest tests/http/ui/test_screenshots.py
 
 es-start: prereqs $(STAMP) ## start the embedded Elasticsearch in the background (port 9200)

@@ -11,9 +11,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
-from starlette.responses import FileResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.errors import error_parts
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -52,7 +55,13 @@ class SecurityHeaders:
                     headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except HTTPException as exc:  # StaticFiles' 404 and 405: the usual JSON error, with these headers too
+            status, body, headers = error_parts(exc)
+            await JSONResponse(body, status, headers={**(headers or {}), **SECURITY_HEADERS})(
+                scope, receive, send
+            )
 
 
 def install_ui(app: FastAPI) -> None:

@@ -33,8 +33,18 @@ def test_the_page_and_its_modules_have_the_right_types(client: TestClient) -> No
         .startswith(("text/javascript", "application/javascript"))
     )
     assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
-    assert client.get("/static/js/nothing.js").status_code == 404
-    assert client.get("/static/../ui.py").status_code == 404
+    missing = client.get("/static/js/nothing.js")
+    assert missing.status_code == 404
+    assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]  # errors carry it too
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/%2e%2e/ui.py", "/static/..%2fui.py", "/static/js/%2e%2e/%2e%2e/ui.py"]
+)
+def test_the_static_files_never_reach_outside_their_folder(client: TestClient, path: str) -> None:
+    response = client.get(path)  # encoded dots reach StaticFiles as they are, not normalised by the client
+    assert response.status_code == 404
+    assert "STATIC_DIR" not in response.text
 
 
 def test_the_markup_has_no_inline_script_style_or_handler() -> None:

@@ -63,6 +63,8 @@ def test_create_an_api_key_using_the_ui_then_deactivate_it(
     expect(created).to_contain_text(f"…{key[-4:]}")
     expect(created.get_by_role("cell", name="Active", exact=True)).to_be_visible()
     expect(created).to_contain_text("Never")  # last used
+    requested = page.evaluate("performance.getEntriesByType('resource').map((entry) => entry.name)")
+    assert requested and not [url for url in requested if key in url]  # the page never put the key in a URL
     assert _answers(ui_gateway, key, 200)  # the copied key answers the documented search
 
     # Deactivate API keys using the UI

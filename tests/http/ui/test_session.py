@@ -69,7 +69,7 @@ def test_the_token_is_renewed_while_the_page_is_in_use(page: Page, gateway: str)
     open_self_service(page)
     page.keyboard.press("ArrowRight")  # in use: a key pressed
     with page.expect_response("**/api/authentication/renewToken") as renewal:
-        page.clock.run_for("05:01")
+        page.clock.run_for("15:01")  # half the 30-minute token lifetime, plus a second
     assert renewal.value.status == 200
     page.wait_for_function(  # kept for the next reload
         "(token) => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)[0])).token === token",

@@ -3,7 +3,8 @@
 // 401 back to the login page.
 
 const STORAGE_KEY = "ingest-gateway.session";
-const RENEW_EVERY_MS = 5 * 60 * 1000; // tokens live 30 minutes by default
+const DEFAULT_RENEW_MS = 5 * 60 * 1000; // when the token's lifetime cannot be read
+const MIN_RENEW_MS = 10 * 1000;
 
 let session = null;
 let lastActivity = 0;
@@ -78,20 +79,32 @@ export async function api(path, { method = "GET", body, anonymous = false } = {}
   throw failure;
 }
 
-// Renew the token while the page is in use: activity since the last renewal, checked every few minutes.
+// Half the token's lifetime (GATEWAY_TOKEN_TTL_MINUTES), read from its own iat and exp claims.
+function renewEvery(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    const half = ((claims.exp - claims.iat) * 1000) / 2;
+    return Number.isFinite(half) ? Math.max(MIN_RENEW_MS, half) : DEFAULT_RENEW_MS;
+  } catch {
+    return DEFAULT_RENEW_MS;
+  }
+}
+
+// Renew the token while the page is in use: activity since the last renewal, checked at half its lifetime.
 export function keepAlive() {
   lastActivity = Date.now();
-  if (renewTimer) return;
+  if (renewTimer || !session) return;
   for (const event of ["pointerdown", "keydown"]) {
     document.addEventListener(event, () => (lastActivity = Date.now()), { passive: true });
   }
+  const every = renewEvery(session.token);
   renewTimer = setInterval(async () => {
-    if (!session || Date.now() - lastActivity > RENEW_EVERY_MS) return;
+    if (!session || Date.now() - lastActivity > every) return;
     try {
       const renewed = await api("/api/authentication/renewToken", { method: "POST" });
       remember(renewed.token, renewed.user, session.tenant);
     } catch {
       // a 401 already went back to the login page; anything else is retried at the next tick
     }
-  }, RENEW_EVERY_MS);
+  }, every);
 }

@@ -76,11 +76,18 @@ async function create(event) {
   for (const field of FIELDS) setError(field, "");
   $("generate-error").textContent = "";
   const body = Object.fromEntries(FIELDS.map((field) => [field, input(field).value]));
+  const dialog = $("generate-dialog");
   try {
     createdKey = (await api("/api/admin/createApiToken", { method: "POST", body })).token;
   } catch (error) {
     if (error instanceof ApiError) showErrors(error);
     else $("generate-error").textContent = "The gateway could not be reached.";
+    return;
+  }
+  if (!dialog.open) {
+    // Closed (Esc) while the key was being created: it is never shown, and the list still gets the row.
+    createdKey = null;
+    onCreated(null, body.name);
     return;
   }
   const tenant = current().tenant;
@@ -92,7 +99,7 @@ async function create(event) {
   $("created-view").hidden = false;
   $("created-key").focus();
   $("created-key").select();
-  onCreated(createdKey);
+  onCreated(createdKey.slice(-4), body.name);
 }
 
 async function testKey() {

@@ -67,14 +67,17 @@ async function start() {
   });
   wireShell();
   wireKeys(openGenerate);
-  wireGenerate(async (key) => {
-    // The list behind the dialog shows the new key at once, marked as just created.
-    const [entry] = await api(`/api/admin/getTokens?search=${encodeURIComponent(key)}`);
+  wireGenerate(async (hint, name) => {
+    // The list behind the dialog shows the new key at once, marked as just created. It is found by its name
+    // and its 4-character hint (newest first): the key itself never goes into a URL.
+    const query = new URLSearchParams({ search: name, maxResults: "20" });
+    const entries = hint ? await api(`/api/admin/getTokens?${query}`) : [];
+    const entry = entries.find((candidate) => candidate.hint === hint);
     loadKeys({ newId: entry ? entry.id : null });
   });
   if (restore()) {
     try {
-      await api("/api/authentication/verify");
+      await api("/api/admin/tenant"); // an administrator's token, still valid
       keepAlive();
       route();
     } catch {
