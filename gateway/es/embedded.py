@@ -39,6 +39,8 @@ class NodeConfig:
     heap: str = "1g"
     start_timeout: float = 180.0
     launcher_dir: Path = LAUNCHER_DIR
+    # Extra ``key=value`` Elasticsearch settings; they override the launcher's single-node defaults.
+    settings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The JVM runs with the data dir as its working directory: every path handed to it is absolute.
@@ -60,12 +62,12 @@ class NodeConfig:
 # --- process control ----------------------------------------------------------------------------------
 
 
-def _http_json(url: str, timeout: float = 2.0) -> Any:
+def http_json(url: str, timeout: float = 2.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback URL we built)
         return json.loads(response.read())
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -88,7 +90,7 @@ def _read_pid(config: NodeConfig) -> int | None:
     return pid if _is_our_node(pid) else None
 
 
-def _log_tail(config: NodeConfig, lines: int = 40) -> str:
+def log_tail(config: NodeConfig, lines: int = 40) -> str:
     try:
         text = config.log_file.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -98,7 +100,7 @@ def _log_tail(config: NodeConfig, lines: int = 40) -> str:
 
 def _cluster_ready(config: NodeConfig) -> bool:
     try:
-        health = _http_json(f"{config.url}/_cluster/health?wait_for_status=yellow&timeout=1s")
+        health = http_json(f"{config.url}/_cluster/health?wait_for_status=yellow&timeout=1s")
     except (urllib.error.URLError, OSError, ValueError):
         return False
     return isinstance(health, dict) and health.get("status") in ("yellow", "green")
@@ -126,7 +128,15 @@ def start(config: NodeConfig) -> NodeStatus:
         if not running.ready and not _wait_ready(config, running.pid):
             raise EmbeddedEsError(f"node {running.pid} is running but not ready; see {config.log_file}")
         return NodeStatus(running.pid, config.url, config.log_file, True)
-    if _port_in_use(config.port):
+    process = launch(config)
+    if not _wait_ready(config, process.pid, process):
+        raise abandon(config, process, f"did not become ready within {config.start_timeout:.0f}s")
+    return NodeStatus(process.pid, config.url, config.log_file, True)
+
+
+def launch(config: NodeConfig) -> subprocess.Popen[bytes]:
+    """Start the node's JVM detached, record its pid, and return without waiting for it to serve."""
+    if port_in_use(config.port):
         raise EmbeddedEsError(
             f"port {config.port} is already taken by a process that is not the embedded node of "
             f"{config.data_dir}. Stop it, pick another port (--port / EMBEDDED_ES_PORT), or set ES_URL "
@@ -154,6 +164,7 @@ def start(config: NodeConfig) -> NodeStatus:
         f"path.home={config.data_dir}",
         f"cluster.name={CLUSTER_NAME}",
         f"http.port={config.port}",
+        *config.settings,
     ]
     with config.log_file.open("ab") as log:
         process = subprocess.Popen(
@@ -165,18 +176,19 @@ def start(config: NodeConfig) -> NodeStatus:
             start_new_session=True,
         )
     config.pid_file.write_text(str(process.pid))
-    if not _wait_ready(config, process.pid, process):
-        code = process.poll()
-        if code is None:
-            _terminate(process.pid, timeout=10)
-            reason = f"did not become ready within {config.start_timeout:.0f}s"
-        else:
-            reason = f"exited with code {code} during start"
-        config.pid_file.unlink(missing_ok=True)
-        raise EmbeddedEsError(
-            f"Elasticsearch {reason}. Last lines of {config.log_file}:\n{_log_tail(config)}"
-        )
-    return NodeStatus(process.pid, config.url, config.log_file, True)
+    return process
+
+
+def abandon(config: NodeConfig, process: subprocess.Popen[bytes], timeout_reason: str) -> EmbeddedEsError:
+    """Stop a node that failed to start; the error tells why, with the tail of its log."""
+    code = process.poll()
+    if code is None:
+        _terminate(process.pid, timeout=10)
+        reason = timeout_reason
+    else:
+        reason = f"exited with code {code} during start"
+    config.pid_file.unlink(missing_ok=True)
+    return EmbeddedEsError(f"Elasticsearch {reason}. Last lines of {config.log_file}:\n{log_tail(config)}")
 
 
 def min_heap(heap: str) -> str:
