@@ -1,4 +1,4 @@
-"""``gateway es``: the embedded single-node Elasticsearch (start, stop, status)."""
+"""``gateway es``: the embedded Elasticsearch, one node or a local cluster (start, stop, status)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gateway.cli.common import fail
-from gateway.es import embedded, launcher
+from gateway.es import cluster, launcher
 
 
 def _node_options(func: Any) -> Any:
@@ -18,54 +18,92 @@ def _node_options(func: Any) -> Any:
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="EMBEDDED_ES_DATA_DIR",
-        help="Node home: data, logs, pid file [default: $GATEWAY_STATE_DIR/elasticsearch].",
+        help="Node home: data, logs, pid file; node-<i>/ per node of a cluster "
+        "[default: $GATEWAY_STATE_DIR/elasticsearch].",
     )(func)
     func = click.option(
-        "--port", type=int, envvar="EMBEDDED_ES_PORT", default=9200, show_default=True, help="HTTP port."
+        "--port",
+        type=int,
+        envvar="EMBEDDED_ES_PORT",
+        default=9200,
+        show_default=True,
+        help="HTTP port (of the first node; node i listens on PORT+i).",
     )(func)
     return func
 
 
-def _node_config(data_dir: Path | None, port: int, **extra: Any) -> embedded.NodeConfig:
+def _data_dir(data_dir: Path | None) -> Path:
     if data_dir is None:
-        data_dir = Path(os.environ.get("GATEWAY_STATE_DIR", ".state")) / "elasticsearch"
-    return embedded.NodeConfig(data_dir=data_dir, port=port, **extra)
+        return Path(os.environ.get("GATEWAY_STATE_DIR", ".state")) / "elasticsearch"
+    return data_dir
 
 
 @click.group("es")
 def es_group() -> None:
-    """The embedded single-node Elasticsearch (for development, tests and demos)."""
+    """The embedded Elasticsearch: one node, or a local cluster (for development, tests and demos)."""
 
 
 @es_group.command("start")
 @_node_options
-@click.option("--heap", default="1g", show_default=True, help="Maximum JVM heap.")
-def es_start(data_dir: Path | None, port: int, heap: str) -> None:
-    """Start the node and wait until it serves (first run downloads it from Maven Central)."""
-    config = _node_config(data_dir, port, heap=heap)
-    click.echo(f"starting Elasticsearch {launcher.pinned_version()} on port {port} (log: {config.log_file})")
+@click.option("--heap", default="1g", show_default=True, help="Maximum JVM heap of each node.")
+@click.option(
+    "--nodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes forming one cluster."
+)
+@click.option(
+    "--transport-port",
+    type=int,
+    default=9300,
+    show_default=True,
+    help="Transport port of the first node of a cluster (node i uses PORT+i).",
+)
+def es_start(data_dir: Path | None, port: int, heap: str, nodes: int, transport_port: int) -> None:
+    """Start the node(s) and wait until they serve (first run downloads Elasticsearch from Maven Central)."""
+    config = cluster.ClusterConfig(
+        _data_dir(data_dir), nodes=nodes, http_base=port, transport_base=transport_port, heap=heap
+    )
+    version = launcher.pinned_version()
+    if nodes == 1:
+        log_file = config.node_configs()[0].log_file
+        click.echo(f"starting Elasticsearch {version} on port {port} (log: {log_file})")
+    else:
+        click.echo(
+            f"starting a {nodes}-node Elasticsearch {version} cluster on ports {port}-{port + nodes - 1}"
+        )
     try:
-        node = embedded.start(config)
+        started = cluster.start(config)
     except launcher.EmbeddedEsError as exc:
         fail(str(exc))
-    click.echo(f"ready: {node.url} (pid {node.pid}, log {node.log_file})")
+    for node in started:
+        click.echo(f"ready: {node.url} (pid {node.pid}, log {node.log_file})")
+    if nodes > 1:
+        click.echo(f"cluster green with {nodes} nodes; use ES_URL={config.es_url}")
 
 
 @es_group.command("stop")
 @_node_options
 def es_stop(data_dir: Path | None, port: int) -> None:
-    """Stop the node started from this data dir; no process is left behind."""
-    stopped = embedded.stop(_node_config(data_dir, port))
-    click.echo("stopped" if stopped else "not running")
+    """Stop the node(s) started from this data dir; no process is left behind."""
+    stopped = cluster.stop(cluster.load(_data_dir(data_dir), port))
+    click.echo("not running" if not stopped else "stopped" if stopped == 1 else f"stopped {stopped} nodes")
 
 
 @es_group.command("status")
 @_node_options
 def es_status(data_dir: Path | None, port: int) -> None:
-    """Tell whether the node runs and serves; exit code 3 when it does not run."""
-    node = embedded.status(_node_config(data_dir, port))
-    if node is None:
+    """Tell whether the node(s) run and serve; exit code 3 when none runs."""
+    config = cluster.load(_data_dir(data_dir), port)
+    states = cluster.status(config)
+    if not any(state.status for state in states):
         click.echo("not running")
         sys.exit(3)
-    state = "ready" if node.ready else "starting or unhealthy"
-    click.echo(f"running: {node.url} (pid {node.pid}, {state}, log {node.log_file})")
+    for state in states:
+        node = state.status
+        if node is None:
+            click.echo(f"not running: {state.config.url} (log {state.config.log_file})")
+            continue
+        ready = "ready" if node.ready else "starting or unhealthy"
+        click.echo(f"running: {node.url} (pid {node.pid}, {ready}, log {node.log_file})")
+    if config.nodes > 1:
+        health = cluster.health(config)
+        summary = f"{health['status']}, {health['number_of_nodes']} nodes" if health else "no answer"
+        click.echo(f"cluster: {summary}; ES_URL={config.es_url}")
