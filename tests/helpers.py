@@ -44,6 +44,24 @@ def free_port() -> int:
         return port
 
 
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (a cluster's nodes use base, base+1, ...)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65535 and all(_port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def with_es(settings: Settings, work: Callable[[AsyncElasticsearch], Awaitable[T]]) -> T:
     """Run ``work`` with an async client built like the gateway's (``build_client``), then close it."""
 
