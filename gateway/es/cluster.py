@@ -2,8 +2,8 @@
 
 Node ``i`` lives in ``<data_dir>/node-<i>`` with HTTP port ``http_base + i`` and transport port
 ``transport_base + i``; the nodes find each other through ``discovery.seed_hosts``. The cluster's shape is
-kept in ``<data_dir>/cluster.json`` so that ``stop`` and ``status`` find every node. One node is the plain
-single-node setup of ``embedded.py``, in the data dir itself, exactly as without this module.
+kept in ``<data_dir>/cluster.json`` from start until stop, so that ``stop`` and ``status`` find every
+node. One node is the plain single-node setup of ``embedded.py``, in the data dir itself, as before.
 """
 
 from __future__ import annotations
@@ -189,4 +189,6 @@ def stop(config: ClusterConfig, timeout: float = 30.0) -> int:
     """Stop every node of the cluster at once; the number that were running. Leaves no process behind."""
     with ThreadPoolExecutor(max_workers=config.nodes) as pool:
         stopped = list(pool.map(lambda node: embedded.stop(node, timeout), config.node_configs()))
+    # Forget the shape too: the data dir may next serve a single node (`gateway up`), which stop must find.
+    config.state_file.unlink(missing_ok=True)
     return sum(stopped)

@@ -106,5 +106,6 @@ def test_stop_leaves_no_process_behind(three_nodes: cluster.ClusterConfig) -> No
     assert result.returncode == 0, result.stderr
     assert f"stopped {len(running)} nodes" in result.stdout
     assert not any(_pid_alive(pid) for pid in running)
+    assert not three_nodes.state_file.exists()  # the data dir may serve a single node next
     status = run_cli("es", "status", "--data-dir", str(three_nodes.data_dir))
     assert (status.returncode, status.stdout.strip()) == (3, "not running")
