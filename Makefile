@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs ui-prereqs es-start es-stop es-status clean
+.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs ui-prereqs es-start es-stop es-status cluster clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,8 @@ es-stop: $(STAMP) ## stop it
 	$(VENV)/bin/gateway es stop
 es-status: $(STAMP) ## is it running?
 	$(VENV)/bin/gateway es status
+cluster: prereqs $(STAMP) ## start a local 3-node Elasticsearch cluster instead (HTTP 9200-9202); prints its ES_URL
+	$(VENV)/bin/gateway es start --nodes 3
 
 clean: es-stop ## remove the virtualenv, local state and build output
 	rm -rf $(VENV) .state embedded-es/target .pytest_cache .mypy_cache .ruff_cache
