@@ -123,7 +123,8 @@ def health(config: ClusterConfig, wait_for: str = "", timeout: str = "1s") -> di
                 continue
         except (urllib.error.URLError, OSError, ValueError):
             continue
-        if isinstance(answer, dict) and "status" in answer:
+        # An error body (no master elected yet) carries a numeric "status"; health carries a colour.
+        if isinstance(answer, dict) and isinstance(answer.get("status"), str):
             return answer
     return None
 
@@ -142,16 +143,16 @@ def start(config: ClusterConfig) -> list[embedded.NodeStatus]:
     if config.nodes == 1:
         config.state_file.unlink(missing_ok=True)
         return [embedded.start(config.node_configs()[0])]
-    config.save()  # before any launch, so that `stop` finds every node even if this start is interrupted
     fresh = not any((node.data_dir / "data").is_dir() for node in config.node_configs())
     nodes = config.node_configs(bootstrap=fresh)
-    for node in nodes:
+    for node, transport_port in zip(nodes, config.transport_ports, strict=True):
         if embedded.status(node) is None:
-            for port in (node.port, config.transport_base + nodes.index(node)):
+            for port in (node.port, transport_port):
                 if embedded.port_in_use(port):
                     raise EmbeddedEsError(
                         f"port {port} is already taken; pick other ports or stop that process"
                     )
+    config.save()  # before any launch, so that `stop` finds every node even if this start is interrupted
     launched: dict[Path, subprocess.Popen[bytes]] = {}
     try:
         for node in nodes:
@@ -174,7 +175,7 @@ def _wait_green(
         for node in nodes:
             process = launched.get(node.data_dir)
             if process is not None and process.poll() is not None:
-                raise embedded.abandon(node, process, "stopped")
+                raise embedded.abandon(node, process, "stopped during start")
         answer = health(config, f"wait_for_status=green&wait_for_nodes={config.nodes}")
         if answer and answer["status"] == "green" and answer.get("number_of_nodes") == config.nodes:
             return

@@ -5,6 +5,7 @@ Real nodes on free ports with small heaps, started and stopped through ``gateway
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,19 @@ def test_stop_leaves_no_process_behind(three_nodes: cluster.ClusterConfig) -> No
     assert not three_nodes.state_file.exists()  # the data dir may serve a single node next
     status = run_cli("es", "status", "--data-dir", str(three_nodes.data_dir))
     assert (status.returncode, status.stdout.strip()) == (3, "not running")
+
+
+def test_a_taken_transport_port_is_refused_before_any_node_starts(tmp_path: Path) -> None:
+    base = free_port_range(2 * NODES)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + NODES + 1))  # the second node's transport port
+        squatter.listen()
+        result = run_cli(
+            *("es", "start", "--nodes", str(NODES), "--data-dir", str(tmp_path / "c")),
+            *("--port", str(base), "--transport-port", str(base + NODES)),
+        )
+    assert result.returncode == 1
+    assert f"port {base + NODES + 1} is already taken" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "c").glob("node-*/node.pid"))
+    assert not (tmp_path / "c" / cluster.STATE_FILE).exists()
