@@ -5,6 +5,7 @@ Real nodes on free ports with small heaps, started and stopped through ``gateway
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +15,11 @@ import httpx
 import pytest
 
 from gateway.es import cluster, embedded
-from tests.helpers import free_port_range, run_cli
+from tests.helpers import TEST_TENANT_ID, free_port_range, run_cli
 
 NODES = 3
 INDEX = "cluster-check"
+DATASOURCES = "autonomous-iam_common_datasources_latest"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,23 @@ def test_three_nodes_form_one_green_cluster(three_nodes: cluster.ClusterConfig) 
         assert names == three_nodes.node_names
     masters = {_get(url, "/_cat/master?format=json")[0]["node"] for url in three_nodes.urls}
     assert len(masters) == 1
+
+
+def test_the_gateway_templates_keep_every_shard_on_two_nodes(three_nodes: cluster.ClusterConfig) -> None:
+    """``auto_expand_replicas: 0-1``: green on one node, and here each shard has a copy on another node."""
+    first, *_ = three_nodes.urls
+    env = dict(os.environ, ES_URL=first, TENANT_ID=TEST_TENANT_ID)
+    applied = run_cli("templates", "apply", env=env)
+    assert applied.returncode == 0, applied.stderr
+    _get(first, f"/_cluster/health/{DATASOURCES}?wait_for_status=green&timeout=60s")
+    shards = _get(first, f"/_cat/shards/{DATASOURCES}?format=json")
+    assert len(shards) == 6 and all(
+        shard["state"] == "STARTED" for shard in shards
+    )  # 3 primaries, 3 replicas
+    for number in {shard["shard"] for shard in shards}:
+        copies = [shard for shard in shards if shard["shard"] == number]
+        assert sorted(shard["prirep"] for shard in copies) == ["p", "r"]
+        assert len({shard["node"] for shard in copies}) == 2  # never both copies on one node
 
 
 def test_a_replica_lives_on_another_node_and_survives_losing_its_primary(
