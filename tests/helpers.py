@@ -117,6 +117,15 @@ class ManualClock(SystemClock):
         self.offset += seconds
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from gateway.es import cluster, embedded
-from tests.helpers import TEST_TENANT_ID, free_port_range, run_cli
+from tests.helpers import TEST_TENANT_ID, free_port_range, pid_alive, run_cli
 
 NODES = 3
 INDEX = "cluster-check"
@@ -48,14 +48,6 @@ def _get(url: str, path: str) -> Any:
     answer = httpx.get(f"{url}{path}", timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_three_nodes_form_one_green_cluster(three_nodes: cluster.ClusterConfig) -> None:
@@ -125,7 +117,7 @@ def test_stop_leaves_no_process_behind(three_nodes: cluster.ClusterConfig) -> No
     result = run_cli("es", "stop", "--data-dir", str(three_nodes.data_dir))
     assert result.returncode == 0, result.stderr
     assert f"stopped {len(running)} nodes" in result.stdout
-    assert not any(_pid_alive(pid) for pid in running)
+    assert not any(pid_alive(pid) for pid in running)
     assert not three_nodes.state_file.exists()  # the data dir may serve a single node next
     status = run_cli("es", "status", "--data-dir", str(three_nodes.data_dir))
     assert (status.returncode, status.stdout.strip()) == (3, "not running")

@@ -13,15 +13,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.es import embedded, launcher
-from tests.helpers import free_port, make_settings, run_cli
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from tests.helpers import free_port, make_settings, pid_alive, run_cli
 
 
 def test_readiness_follows_elasticsearch_down_and_up(own_node: embedded.NodeConfig, tmp_path: Path) -> None:
@@ -35,7 +27,7 @@ def test_readiness_follows_elasticsearch_down_and_up(own_node: embedded.NodeConf
         # Templates were applied on recovery: the data-source index now exists on the new node.
         assert embedded.status(own_node) is not None
         assert embedded.stop(own_node) is True
-        assert not _pid_alive(first.pid)
+        assert not pid_alive(first.pid)
         assert embedded.status(own_node) is None
         assert client.get("/readyz").status_code == 503
         embedded.start(own_node)
@@ -48,7 +40,7 @@ def test_start_twice_reuses_the_running_node(own_node: embedded.NodeConfig) -> N
     assert second.pid == first.pid
     assert embedded.stop(own_node) is True
     assert embedded.stop(own_node) is False
-    assert not _pid_alive(first.pid)
+    assert not pid_alive(first.pid)
 
 
 def test_cli_refuses_a_port_taken_by_another_process(tmp_path: Path) -> None:
