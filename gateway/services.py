@@ -29,6 +29,7 @@ from gateway.clock import Clock
 from gateway.errors import ElasticsearchUnavailable
 from gateway.es.client import build_client
 from gateway.es.passthrough import PassthroughClient
+from gateway.es.sniff import NodeSniffer
 from gateway.es.templates import Template, apply_templates
 from gateway.ingest.writer import Ingestor
 from gateway.settings import Settings
@@ -49,6 +50,7 @@ class Services:
     keys: ApiKeys
     callers: CallerCheck
     ingestor: Ingestor
+    sniffer: NodeSniffer | None = None
     set_up: bool = False
     _set_up_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -119,10 +121,16 @@ def build_services(
         revocation_window=settings.revocation_window_seconds,
         clock=clock,
     )
+    passthrough = PassthroughClient(settings)
+    sniffer = None
+    if settings.es_sniff:
+        sniffer = NodeSniffer(es, passthrough, settings.es_urls[0])
+        passthrough.on_node_failure = sniffer.node_failed
     return Services(
         settings=settings,
         es=es,
-        passthrough=PassthroughClient(settings),
+        passthrough=passthrough,
+        sniffer=sniffer,
         templates=templates,
         authenticator=authenticator,
         verifier=verifier,
@@ -138,6 +146,8 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """The services of one running app: set up, watched for revocations, and closed at the end."""
     services = build_services(settings, templates, secrets, clock)
+    if services.sniffer is not None:
+        await services.sniffer.start()  # a failed sniff keeps the ES_URL nodes
     try:
         await services.ensure_setup()
     except (TransportError, ApiError, ElasticsearchUnavailable) as exc:
@@ -150,6 +160,8 @@ async def open_services(
         watch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watch
+        if services.sniffer is not None:
+            await services.sniffer.close()
         await services.verifier.close()
         await services.es.close()
         await services.passthrough.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -13,6 +14,32 @@ from gateway.bundled import bundled_dir
 
 DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 MIN_PASSWORD_LENGTH = 8  # for administrators, wherever they are created
+
+
+def node_urls(value: str) -> list[str]:
+    """``ES_URL`` → node URLs: ``http(s)://host[:port][/path]`` each, one scheme, no credentials in them."""
+    urls = [part.strip().rstrip("/") for part in value.split(",")]
+    if not all(urls):
+        raise ValueError("ES_URL has an empty entry; separate node URLs with single commas")
+    schemes = set()
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise ValueError("ES_URL must not carry credentials; use ES_USERNAME/ES_PASSWORD or ES_API_KEY")
+        try:
+            parts.port  # noqa: B018  # raises on a port that is not a number in range
+        except ValueError:
+            raise ValueError(f"ES_URL entry {url!r} has an invalid port") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"ES_URL entry {url!r} is not an http:// or https:// URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError(f"ES_URL entry {url!r} must not have a query or fragment")
+        schemes.add(parts.scheme)
+    if len(schemes) > 1:
+        raise ValueError("ES_URL mixes http and https nodes; use one scheme for the whole cluster")
+    if len(set(urls)) != len(urls):
+        raise ValueError("ES_URL names the same node twice")
+    return urls
 
 
 class Settings(BaseSettings):
@@ -34,13 +61,22 @@ class Settings(BaseSettings):
     )
 
     # --- Elasticsearch ---
-    es_url: str = Field("http://127.0.0.1:9200", alias="ES_URL", description="Elasticsearch URL.")
+    es_url: str = Field(
+        "http://127.0.0.1:9200",
+        alias="ES_URL",
+        description="Elasticsearch URL, or several nodes' URLs separated by commas (same scheme).",
+    )
     es_username: str | None = Field(None, alias="ES_USERNAME", description="Basic-auth user.")
     es_password: SecretStr | None = Field(None, alias="ES_PASSWORD", description="Basic-auth password.")
     es_api_key: SecretStr | None = Field(None, alias="ES_API_KEY", description="Elasticsearch API key.")
     es_ca_certs: Path | None = Field(None, alias="ES_CA_CERTS", description="CA bundle for an HTTPS cluster.")
     es_verify_certs: bool = Field(
         True, alias="ES_VERIFY_CERTS", description="Verify the cluster certificate."
+    )
+    es_sniff: bool = Field(
+        False,
+        alias="ES_SNIFF",
+        description="Discover the cluster's nodes from the ES_URL ones, at start and after a node fails.",
     )
     es_request_timeout: float = Field(
         10.0, gt=0, alias="ES_REQUEST_TIMEOUT", description="Seconds before an Elasticsearch call fails."
@@ -142,6 +178,12 @@ class Settings(BaseSettings):
         description="Root that data-source file: URIs resolve under (file:/data/x.csv → <root>/data/x.csv).",
     )
 
+    @field_validator("es_url")
+    @classmethod
+    def _es_urls_are_plain_node_urls(cls, value: str) -> str:
+        node_urls(value)
+        return value
+
     @field_validator("admin_password")
     @classmethod
     def _admin_password_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -162,6 +204,11 @@ class Settings(BaseSettings):
         if (self.es_username is None) != (self.es_password is None):
             raise ValueError("ES_USERNAME and ES_PASSWORD must be set together")
         return self
+
+    @property
+    def es_urls(self) -> list[str]:
+        """Each node's URL from ``ES_URL``, in the order given."""
+        return node_urls(self.es_url)
 
     @property
     def datasource_index(self) -> str:

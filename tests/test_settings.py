@@ -60,3 +60,32 @@ def test_gateway_refuses_to_start_with_a_short_first_admin_password(command: str
     assert result.returncode == 1
     assert "GATEWAY_ADMIN_PASSWORD needs at least 8 characters" in result.stderr
     assert "Traceback" not in result.stderr and "shorty" not in result.stderr
+
+
+def test_es_url_takes_several_nodes_separated_by_commas() -> None:
+    settings = make_settings(es_url=" http://10.0.0.1:9200/, http://10.0.0.2:9200,http://es3.example ")
+    assert settings.es_urls == ["http://10.0.0.1:9200", "http://10.0.0.2:9200", "http://es3.example"]
+    assert make_settings().es_urls == ["http://127.0.0.1:9200"]
+
+
+@pytest.mark.parametrize(
+    ("es_url", "message"),
+    [
+        ("http://a:9200,,http://b:9200", "empty entry"),
+        ("http://a:9200,https://b:9200", "mixes http and https"),
+        ("http://a:9200,http://a:9200", "same node twice"),
+        ("ftp://a:9200", "not an http:// or https:// URL"),
+        ("a:9200", "not an http:// or https:// URL"),
+        ("http://a:99999", "invalid port"),
+        ("http://a:9200?x=1", "query or fragment"),
+    ],
+)
+def test_a_malformed_es_url_is_refused_naming_the_problem(es_url: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make_settings(es_url=es_url)
+
+
+def test_credentials_in_es_url_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ValidationError, match="must not carry credentials") as caught:
+        make_settings(es_url="http://elastic:s3cret-pw@a:9200")
+    assert "s3cret-pw" not in str(caught.value)

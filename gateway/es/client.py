@@ -1,4 +1,4 @@
-"""Builds the AsyncElasticsearch client from settings (plain, basic auth, API key, custom CA)."""
+"""Builds the AsyncElasticsearch client from settings (nodes, basic auth, API key, custom CA, sniffing)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from gateway.settings import Settings
+
+SNIFF_MIN_DELAY = 10.0
+SNIFF_TIMEOUT = 2.0
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -29,4 +32,13 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 
 def build_client(settings: Settings) -> AsyncElasticsearch:
-    return AsyncElasticsearch(settings.es_url, **client_options(settings))
+    """A client over every ``ES_URL`` node (round-robin, dead nodes left alone with back-off)."""
+    options = client_options(settings)
+    if settings.es_sniff:
+        options.update(
+            sniff_on_start=True,
+            sniff_on_node_failure=True,
+            min_delay_between_sniffing=SNIFF_MIN_DELAY,
+            sniff_timeout=SNIFF_TIMEOUT,
+        )
+    return AsyncElasticsearch(settings.es_urls, **options)

@@ -1,0 +1,199 @@
+"""The passthrough client's parts: a node (address, connection pool, liveness) and one HTTP/1.1 connection.
+
+A ``Connection`` writes a batch of requests at once and hands each search its own response, parsed by
+httptools (C) and never decoded: the body bytes go back untouched. When it fails it tells its owner (the
+``PassthroughClient``) which searches are still unanswered, so they can be sent again elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+from urllib.parse import urlsplit
+
+import httptools
+
+from gateway.settings import Settings
+
+# A dead node is left alone for 1 s, then 2 s, 4 s … up to 30 s after consecutive failures (as the
+# official clients do); a node is tried anyway when every node is dead.
+DEAD_BACKOFF = 1.0
+MAX_DEAD_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+
+
+Pending = tuple[bytes, bytes, "asyncio.Future[RawResponse]"]  # path, body, the caller's future
+
+
+@dataclass(eq=False)
+class Batch:
+    """Searches sent together, and the nodes they were already sent to."""
+
+    searches: list[Pending]
+    tried: list[Node] = field(default_factory=list)
+    fresh_retry: bool = False  # already sent again on a fresh connection after a stale one
+    failure: str = "Elasticsearch is unreachable."  # what went wrong last, for when no node is left
+
+
+def _auth_header(settings: Settings) -> str:
+    if settings.es_api_key is not None:
+        return f"Authorization: ApiKey {settings.es_api_key.get_secret_value()}\r\n"
+    if settings.es_username is not None and settings.es_password is not None:
+        pair = f"{settings.es_username}:{settings.es_password.get_secret_value()}".encode()
+        return f"Authorization: Basic {base64.b64encode(pair).decode()}\r\n"
+    return ""
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(settings.es_ca_certs) if settings.es_ca_certs else None)
+    if not settings.es_verify_certs:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Node:
+    """One Elasticsearch node: where it is, its idle connections, the batches waiting for one, and whether
+    it is believed alive."""
+
+    def __init__(self, url: str, settings: Settings, tls: ssl.SSLContext | None) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if parts.scheme == "https" else 9200)
+        self.ssl = tls if parts.scheme == "https" else None
+        self._prefix = parts.path.rstrip("/").encode()
+        self._head = (
+            f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
+            f"{_auth_header(settings)}"
+        ).encode("latin-1")
+        self.idle: list[Connection] = []
+        self.waiting: deque[Batch] = deque()  # batches for when one of its connections frees up
+        self.open = 0  # connections open or being opened
+        self.failures = 0  # consecutive
+        self.dead_until = 0.0  # loop time; 0: alive
+        self.removed = False
+
+    def request(self, path: bytes, body: bytes) -> bytes:
+        return (
+            b"POST " + self._prefix + path + b" HTTP/1.1\r\n" + self._head
+            + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )  # fmt: skip
+
+    def mark_dead(self, now: float) -> None:
+        self.failures += 1
+        self.dead_until = now + min(MAX_DEAD_BACKOFF, DEAD_BACKOFF * 2 ** (self.failures - 1))
+        idle, self.idle = self.idle, []
+        for connection in idle:  # most likely broken too; never hand them out again
+            connection.close()
+
+    def mark_alive(self) -> None:
+        self.failures = 0
+        self.dead_until = 0.0
+
+    def __repr__(self) -> str:
+        return f"<Node {self.url} failures={self.failures}>"
+
+
+class Owner(Protocol):
+    def _release(self, connection: Connection) -> None: ...
+
+    def _failed(self, connection: Connection, batch: Batch, exc: Exception, stale: bool) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, owner: Owner, node: Node) -> None:
+        self._owner = owner
+        self.node = node
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.reused = False
+        self.keep_alive = True
+        self._parser = httptools.HttpResponseParser(self)
+        self._chunks: list[bytes] = []
+        self._batch = Batch([])
+        self._pending: deque[Pending] = deque()
+        self._answered = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def send(self, batch: Batch, timeout: float) -> None:
+        """Write a batch of requests at once; each future gets its answer, in order."""
+        assert self.transport is not None
+        self._batch = batch
+        self._pending.extend(batch.searches)
+        self._answered = 0
+        # A plain timer is much cheaper than asyncio.timeout() on this path.
+        self._timer = asyncio.get_running_loop().call_later(timeout, self._fail, TimeoutError())
+        request = self.node.request
+        if len(batch.searches) == 1:
+            path, body, _ = batch.searches[0]
+            self.transport.write(request(path, body))
+        else:
+            self.transport.write(b"".join(request(path, body) for path, body, _ in batch.searches))
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ConnectionError(f"unparsable response from Elasticsearch: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(ConnectionError("Elasticsearch closed the connection"))
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._chunks = []
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.keep_alive = self._parser.should_keep_alive()
+        if not self._pending:  # nothing was asked: the connection cannot be trusted
+            self._fail(ConnectionError("unexpected response from Elasticsearch"))
+            return
+        _, _, future = self._pending.popleft()
+        self._answered += 1
+        if self.node.failures:
+            self.node.mark_alive()
+        if not future.done():  # the caller may have gone away
+            future.set_result(RawResponse(self._parser.get_status_code(), b"".join(self._chunks)))
+        if not self._pending:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._owner._release(self)
+
+    def _fail(self, exc: Exception) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch = self._batch
+        unanswered = Batch(list(self._pending), batch.tried, batch.fresh_retry, batch.failure)
+        self._pending = deque()
+        if self.transport is not None:
+            self.transport.close()
+        # A kept-alive connection the node closed while idle fails on its next use before any answer:
+        # that says nothing about the node.
+        stale = self.reused and self._answered == 0 and isinstance(exc, ConnectionError)
+        self._owner._failed(self, unanswered, exc, stale)
+
+    def close(self) -> None:
+        self._fail(ConnectionError("the connection was closed by the gateway"))
