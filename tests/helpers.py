@@ -216,6 +216,22 @@ class GatewayProcess:
     def wait_ready(self) -> None:
         wait_ready(self.url, self.process, self.log)
 
+    def admin_headers(self) -> dict[str, str]:
+        """A bearer token of the first admin (GATEWAY_ADMIN_USERNAME = ADMIN_USER in ``shared``)."""
+        body = {"username": ADMIN_USER, "password": ADMIN_PASSWORD}
+        answer = httpx.post(f"{self.url}/api/authentication/login", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return bearer(answer.json()["token"])
+
+    def create_api_key(self, name: str = "Ingest Key") -> str:
+        body = {"name": name, "description": "for tests", "expiration": "2099-01-02"}
+        answer = httpx.post(
+            f"{self.url}/api/admin/createApiToken", json=body, headers=self.admin_headers(), timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        key: str = answer.json()["token"]
+        return key
+
     def search(self, key: str) -> int:
         headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
         return httpx.post(

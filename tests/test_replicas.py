@@ -45,11 +45,8 @@ def test_revocation_reaches_the_other_replica_within_a_second(
     replicas: tuple[GatewayProcess, GatewayProcess], es: Elasticsearch
 ) -> None:
     a, b = replicas
-    login = httpx.post(
-        f"{a.url}/api/authentication/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    )
-    token = login.json()["token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = a.admin_headers()
+    token = auth["Authorization"].removeprefix("Bearer ")
     body = {"name": "Ingest Key", "description": "replicas", "expiration": "2099-01-02"}
     key = httpx.post(f"{a.url}/api/admin/createApiToken", json=body, headers=auth).json()["token"]
     assert b.search(key) == 200  # B has now verified, and cached, the key

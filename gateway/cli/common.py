@@ -41,6 +41,9 @@ def load_settings(**overrides: Any) -> Settings:
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    # Its retries after a node failure are logged with a whole traceback each; the node pool's one-line
+    # "has failed ... putting on N second timeout" already says what happened.
+    logging.getLogger("elastic_transport.transport").setLevel(logging.ERROR)
 
 
 def with_es(

@@ -66,7 +66,14 @@ async def search_datasources(client: PassthroughClient, index: str, raw: bytes) 
     body = _prepare_small_search(raw) if len(raw) <= CACHED_BODY_BYTES else prepare_search(raw)
     # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
     # never a silently partial answer.
-    response = await client.post(f"/{index}/_search?allow_partial_search_results=false", body)
+    path = f"/{index}/_search?allow_partial_search_results=false"
+    response = await client.post(path, body)
+    for _ in range(NODE_LOSS_RETRIES):
+        if response.status < 500 or not _lost_a_node(_decode(response.body)):
+            break
+        # A node left while the search ran on it (e.g. between its query and fetch phases, which
+        # Elasticsearch does not move to another copy): the search is idempotent, run it again.
+        response = await client.post(path, body)
     if response.status != 200:
         failure = _decode(response.body)
         reason = _reason(failure, index) or "search failed"
@@ -92,6 +99,37 @@ _BODY_FAILURES = frozenset(
         "search_parse_exception",
     }
 )
+
+
+# A search that failed only because a node went away mid-search. Elasticsearch retries the query phase
+# on another copy of a shard but not the later phases; the gateway sends such a search again.
+NODE_LOSS_RETRIES = 2
+_NODE_LOSS = frozenset(
+    {
+        "node_disconnected_exception",
+        "node_not_connected_exception",
+        "node_closed_exception",
+        "connect_transport_exception",
+        "send_request_transport_exception",
+    }
+)
+
+
+def _lost_a_node(info: Any) -> bool:
+    return any(kind in _NODE_LOSS for kind in _error_types(info))
+
+
+def _error_types(node: Any) -> Iterator[str]:
+    """Every ``type`` in an Elasticsearch error body (root causes, shard failures, caused_by chains)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _error_types(item)
+    elif isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            yield node["type"]
+        for value in node.values():
+            if isinstance(value, dict | list):
+                yield from _error_types(value)
 
 
 def _decode(raw: bytes) -> Any:

@@ -5,9 +5,13 @@ Real nodes on free ports with small heaps, started and stopped through ``gateway
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,19 @@ import httpx
 import pytest
 
 from gateway.es import cluster, embedded
-from tests.helpers import TEST_TENANT_ID, free_port_range, pid_alive, run_cli
+from gateway.loading.seed import DATASOURCES_FILE, load_datasources
+from tests.helpers import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    DOCUMENTED_SEARCH,
+    TEST_TENANT_ID,
+    GatewayProcess,
+    free_port_range,
+    make_settings,
+    pid_alive,
+    run_cli,
+    with_es,
+)
 
 NODES = 3
 INDEX = "cluster-check"
@@ -80,6 +96,122 @@ def test_the_gateway_templates_keep_every_shard_on_two_nodes(three_nodes: cluste
         copies = [shard for shard in shards if shard["shard"] == number]
         assert sorted(shard["prirep"] for shard in copies) == ["p", "r"]
         assert len({shard["node"] for shard in copies}) == 2  # never both copies on one node
+
+
+IDENTITIES = "autonomous-iam_autoid_base_identities_latest"
+
+
+@dataclass
+class Load:
+    """Steady searches and ingest batches of unique identities against one gateway, with what came back."""
+
+    url: str
+    key: str
+    searches: list[tuple[float, int | str]] = field(default_factory=list)  # (time, status or error)
+    acknowledged: list[str] = field(default_factory=list)  # identity ids the gateway answered ok for
+    refused: int = 0  # ingest batches answered 503 (retryable)
+    _running: bool = True
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": self.key, "x-tenant-id": TEST_TENANT_ID}
+
+    async def search(self, http: httpx.AsyncClient) -> None:
+        while self._running:
+            try:
+                answer = await http.post(
+                    "/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=self.headers
+                )
+                self.searches.append((time.monotonic(), answer.status_code))
+            except httpx.TransportError as exc:
+                self.searches.append((time.monotonic(), type(exc).__name__))
+
+    async def ingest(self, http: httpx.AsyncClient) -> None:
+        batch = 0
+        while self._running:
+            ids = [f"failover-{batch}-{n}" for n in range(20)]
+            batch += 1
+            items = [{"usr_id": i, "usr_name": f"User {i}", "usr_manager_id": ""} for i in ids]
+            answer = await http.post(
+                "/api/ingest/identities", json={"action": "upsert", "identities": items}, headers=self.headers
+            )
+            if answer.status_code == 200:
+                failed = {e["item"] for e in answer.json().get("errors", [])}
+                self.acknowledged += [i for n, i in enumerate(ids) if n not in failed]
+            elif answer.status_code == 503:
+                self.refused += 1
+            else:
+                raise AssertionError(f"ingest answered {answer.status_code}: {answer.text}")
+
+    async def run_while(self, action: Callable[[], Awaitable[None]], searchers: int = 4) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as http:
+            workers = [asyncio.create_task(self.search(http)) for _ in range(searchers)]
+            workers.append(asyncio.create_task(self.ingest(http)))
+            try:
+                await action()
+            finally:
+                self._running = False
+                await asyncio.gather(*workers)
+
+
+def _elected_master(config: cluster.ClusterConfig) -> embedded.NodeConfig:
+    name = _get(config.urls[0], "/_cat/master?format=json")[0]["node"]
+    return config.node_configs()[config.node_names.index(name)]
+
+
+def test_killing_the_master_node_under_load_fails_no_search_and_loses_no_acknowledged_write(
+    three_nodes: cluster.ClusterConfig, tmp_path: Path
+) -> None:
+    """The gateway gets all three nodes in ES_URL; the elected master is killed (SIGKILL) mid-load."""
+    shared = {"GATEWAY_ADMIN_USERNAME": ADMIN_USER, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    gateway = GatewayProcess(three_nodes.es_url, tmp_path / "gateway", shared)
+    try:
+        gateway.wait_ready()
+        settings = make_settings(es_url=three_nodes.es_url)
+        with_es(
+            settings, lambda es: load_datasources(es, DATASOURCES_FILE, DATASOURCES, settings.tenant_name)
+        )
+        load = Load(gateway.url, gateway.create_api_key())
+        victim = _elected_master(three_nodes)
+        survivor = next(url for url in three_nodes.urls if url != victim.url)
+        killed_at = 0.0
+
+        async def kill_the_master() -> None:
+            nonlocal killed_at
+            await asyncio.sleep(2)
+            running = embedded.status(victim)
+            assert running is not None
+            os.kill(running.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            path = "/_cluster/health?wait_for_nodes=2&wait_for_status=yellow&timeout=60s"
+            async with httpx.AsyncClient(timeout=90) as http:
+                health = (await http.get(f"{survivor}{path}")).json()
+            assert health["number_of_nodes"] == 2, health
+            await asyncio.sleep(3)  # keep the load on the two-node cluster a while
+
+        asyncio.run(load.run_while(kill_the_master))
+    finally:
+        gateway.stop()
+
+    after = [status for at, status in load.searches if at > killed_at]
+    failed = [status for _, status in load.searches if status != 200]
+    print(
+        f"searches {len(load.searches)} ({len(after)} after the kill), failed {len(failed)}; "
+        f"ingest acknowledged {len(load.acknowledged)}, batches refused with 503 {load.refused}"
+    )
+    assert len(after) >= 20 and failed == []
+    assert load.acknowledged, "no ingest batch was acknowledged"
+    httpx.post(f"{survivor}/{IDENTITIES}/_refresh", timeout=30)
+    found = set()
+    for start in range(0, len(load.acknowledged), 1000):
+        chunk = load.acknowledged[start : start + 1000]
+        body = {"query": {"terms": {"usr_id.keyword": chunk}}, "size": len(chunk), "_source": ["usr_id"]}
+        hits = httpx.post(f"{survivor}/{IDENTITIES}/_search", json=body, timeout=30).json()["hits"]["hits"]
+        found |= {hit["_source"]["usr_id"] for hit in hits}
+    assert set(load.acknowledged) - found == set()
+
+    cluster.start(three_nodes)  # the killed node rejoins; the cluster is green again for the next tests
+    assert _get(survivor, "/_cluster/health")["status"] == "green"
 
 
 def test_a_replica_lives_on_another_node_and_survives_losing_its_primary(

@@ -7,7 +7,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -44,19 +43,6 @@ def gateway(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[GatewayP
         process.stop()
 
 
-def _api_key(gateway: GatewayProcess) -> str:
-    token = httpx.post(
-        f"{gateway.url}/api/authentication/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    ).json()["token"]
-    response = httpx.post(
-        f"{gateway.url}/api/admin/createApiToken",
-        json={"name": "job", "description": "ingest-job test", "expiration": "2099-01-01"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    key: str = response.json()["token"]
-    return key
-
-
 def _job(
     gateway: GatewayProcess, key: str, datasource: str, data_root: Path, *extra: str
 ) -> tuple[int, str, str]:
@@ -74,7 +60,7 @@ def _count(es: Elasticsearch, entity: str) -> int:
 
 
 def test_job_ingests_the_showcase_data_source(gateway: GatewayProcess, es: Elasticsearch) -> None:
-    key = _api_key(gateway)
+    key = gateway.create_api_key()
     code, out, err = _job(gateway, key, SHOWCASE, SEED_DIR, "--batch-size", "50")
     assert code == 0, err
     assert "data source Showcase-CSV-DS" in out
@@ -102,7 +88,7 @@ def test_job_reports_bad_rows_by_file_and_line(
     lines[3] = "," + lines[3].split(",", 1)[1]  # line 4: blank usr_id
     lines[7] = "usr-x,too,few"  # line 8
     identities.write_text("\n".join(lines) + "\n")
-    code, out, err = _job(gateway, _api_key(gateway), SHOWCASE, root)
+    code, out, err = _job(gateway, gateway.create_api_key(), SHOWCASE, root)
     assert code == 2
     assert "identities: 98 loaded" in out and "2 failed" in out
     assert f"{identities}:4: invalid_item: usr_id must not be blank" in err
@@ -113,7 +99,7 @@ def test_job_reports_bad_rows_by_file_and_line(
 def test_job_fails_clearly_without_a_valid_key_or_data_source(gateway: GatewayProcess) -> None:
     code, _, err = _job(gateway, "00000000-0000-4000-8000-000000000000", SHOWCASE, SEED_DIR)
     assert code == 1 and "data-source search failed: 401" in err
-    key = _api_key(gateway)
+    key = gateway.create_api_key()
     code, _, err = _job(gateway, key, "no-such-id", SEED_DIR)
     assert code == 1 and "no data source with id no-such-id" in err
     code, _, err = _job(gateway, key, RETIRED, SEED_DIR)
