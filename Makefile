@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest screenshots prereqs ui-prereqs es-start es-stop es-status cluster clean
+.PHONY: help run test lint fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs es-start es-stop es-status cluster clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and st
 
 bench-ingest: prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
 	PYTHONPATH=. $(PY) bench/ingest_load.py
+
+chaos: prereqs $(STAMP) ## fault campaign: 3-node cluster + 2 gateways under load, nodes and replicas killed (~3 min)
+	PYTHONPATH=. $(PY) bench/chaos.py
 
 screenshots: prereqs ui-prereqs $(STAMP) ## the web page's screenshots in docs/ui/ (real browser, gateway, Elasticsearch)
 	GATEWAY_SCREENSHOTS_DIR=docs/ui $(PY) -m pytest tests/http/ui/test_screenshots.py

@@ -19,6 +19,24 @@ def free_port() -> int:
         return port
 
 
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (a cluster's nodes use base, base+1, ...)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65535 and all(_port_free(base + i) for i in range(1, count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @contextmanager
 def elasticsearch(heap: str = "1g") -> Iterator[tuple[str, int | None]]:
     """Yield (url, pid or None). Starts and stops an embedded node unless ES_URL is set."""

@@ -64,9 +64,11 @@ class TooManyAttempts(GatewayError):
 
 
 class Unavailable(GatewayError):
-    """A dependency cannot serve now; the same request may succeed later."""
+    """A dependency cannot serve now; the same request may succeed later (after ``retry_after`` seconds)."""
 
     code = "service_unavailable"
+    # Short: a lost node is failed over within seconds, and a cluster that comes back is served at once.
+    retry_after = 2
 
 
 class ElasticsearchUnavailable(Unavailable):

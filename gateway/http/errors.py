@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from gateway.errors import (
+    ElasticsearchUnavailable,
     GatewayError,
     InvalidInput,
     NotAuthenticated,
@@ -58,7 +59,7 @@ def status_of(exc: GatewayError) -> int:
 def _headers(exc: GatewayError) -> dict[str, str] | None:
     if isinstance(exc, NotAuthenticated) and exc.scheme is not None:
         return {"WWW-Authenticate": exc.scheme}
-    if isinstance(exc, TooManyAttempts):
+    if isinstance(exc, TooManyAttempts | Unavailable):
         return {"Retry-After": str(exc.retry_after)}
     return None
 
@@ -82,7 +83,7 @@ def error_parts(exc: Exception) -> ErrorParts:
         return error_parts(failure_for_status(exc.meta.status, es_reason(exc)))
     if isinstance(exc, TransportError):
         log.warning("elasticsearch unreachable: %s", type(exc).__name__)
-        return 503, error_body("elasticsearch_unavailable", "Elasticsearch is unreachable."), None
+        return error_parts(ElasticsearchUnavailable("Elasticsearch is unreachable."))
     log.exception("unhandled error", exc_info=exc)
     return 500, error_body("internal_error", "An unexpected error occurred."), None
 

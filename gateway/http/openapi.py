@@ -34,7 +34,7 @@ DESCRIPTIONS: Mapping[int, str] = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     429: "Too many requests; see Retry-After",
-    503: "Elasticsearch is unreachable or could not serve the request",
+    503: "Elasticsearch is unreachable or could not serve the request; retryable, see Retry-After",
 }
 
 

@@ -44,7 +44,7 @@ def test_every_domain_error_has_a_status_of_its_own(cls: type[GatewayError]) -> 
         (NotPermitted("no"), 403, "forbidden", None),
         (NotFound("none"), 404, "not_found", None),
         (TooManyAttempts("wait", retry_after=7), 429, "too_many_requests", {"Retry-After": "7"}),
-        (ElasticsearchUnavailable("down"), 503, "elasticsearch_unavailable", None),
+        (ElasticsearchUnavailable("down"), 503, "elasticsearch_unavailable", {"Retry-After": "2"}),
     ],
 )
 def test_status_headers_and_body(
