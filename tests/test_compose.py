@@ -1,13 +1,18 @@
-"""docker-compose.yml: Elasticsearch at the pinned version, the gateway wired to it by health."""
+"""docker-compose.yml: Elasticsearch at the pinned version, the gateway wired to it by health, and the
+`cluster` profile (three nodes, two gateway replicas, a load balancer)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from pydantic import ValidationError
 
 from gateway.es import launcher
+from gateway.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
@@ -35,3 +40,137 @@ def test_elasticsearch_data_survives_restarts() -> None:
     document = _compose()
     volume = document["services"]["elasticsearch"]["volumes"][0].split(":")[0]
     assert volume in document["volumes"]
+
+
+# --- the `cluster` profile: three nodes, two gateway replicas, a load balancer ---
+
+NODES = ("es01", "es02", "es03")
+REPLICAS = ("gateway01", "gateway02")
+SHARED_SECRETS = ("GATEWAY_JWT_SECRET", "GATEWAY_API_KEY_SECRET")
+
+
+def _services() -> dict[str, Any]:
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    return services
+
+
+def _nginx_conf() -> str:
+    content = _compose()["configs"]["cluster-lb"]["content"]
+    assert isinstance(content, str)
+    # Compose turns $$ into $ when it reads the file; nginx sees the result.
+    return content.replace("$$", "$")
+
+
+def _directives(conf: str, name: str) -> list[list[str]]:
+    """The arguments of every simple `name ...;` directive in an nginx configuration (not blocks)."""
+    found = []
+    for line in conf.splitlines():
+        line = line.split("#", 1)[0].strip()
+        words = line.rstrip(";").split()
+        if words and words[0] == name and line.endswith(";"):
+            found.append(words[1:])
+    return found
+
+
+def test_default_profile_is_the_single_node_and_its_gateway() -> None:
+    services = _services()
+    always = {name for name, service in services.items() if "profiles" not in service}
+    assert always == {"elasticsearch", "gateway"}
+    for name in always:
+        assert "networks" not in services[name], "the default pair stays on the default network"
+    for name, service in services.items():
+        if name not in always:
+            assert service["profiles"] == ["cluster"], name
+
+
+def test_cluster_nodes_discover_each_other() -> None:
+    services = _services()
+    single = services["elasticsearch"]
+    cluster_names = set()
+    for name in NODES:
+        node = services[name]
+        environment = node["environment"]
+        assert node["image"] == single["image"]
+        assert environment["node.name"] == name
+        assert set(environment["discovery.seed_hosts"].split(",")) == set(NODES)
+        assert set(environment["cluster.initial_master_nodes"].split(",")) == set(NODES)
+        assert "discovery.type" not in environment
+        assert environment["xpack.security.enabled"] == "false"
+        assert node["healthcheck"] == single["healthcheck"]
+        cluster_names.add(environment["cluster.name"])
+        # Small, fixed heaps: three of them share the machine.
+        heap = environment["ES_JAVA_OPTS"].split()
+        assert heap == ["-Xms512m", "-Xmx512m"]
+        assert "ports" not in node, "only the load balancer is published"
+    assert len(cluster_names) == 1
+
+
+def test_cluster_nodes_keep_their_data_in_their_own_volumes() -> None:
+    document = _compose()
+    volumes = [document["services"][name]["volumes"][0].split(":") for name in NODES]
+    assert {target for _, target in volumes} == {"/usr/share/elasticsearch/data"}
+    names = [source for source, _ in volumes]
+    assert len(set(names)) == len(NODES)
+    assert "es-data" not in names
+    assert set(names) <= set(document["volumes"])
+
+
+def test_gateway_replicas_share_cluster_and_secrets() -> None:
+    services = _services()
+    environments = [services[name]["environment"] for name in REPLICAS]
+    assert environments[0] == environments[1]
+    environment = environments[0]
+    assert environment["ES_URL"].split(",") == [f"http://{node}:9200" for node in NODES]
+    assert environment["GATEWAY_TLS"] == "false"
+    for variable in SHARED_SECRETS:
+        # Never a value in the file: the variable itself, empty when unset (which the gateway refuses).
+        assert environment[variable] == f"${{{variable}:-}}"
+    for name in REPLICAS:
+        replica = services[name]
+        assert replica["build"] == services["gateway"]["build"]
+        assert replica["depends_on"] == {node: {"condition": "service_healthy"} for node in NODES}
+        assert "http://127.0.0.1:8443/readyz" in " ".join(replica["healthcheck"]["test"])
+        assert "ports" not in replica, "only the load balancer is published"
+    states = [services[name]["volumes"][0].split(":")[0] for name in REPLICAS]
+    assert len(set(states)) == len(REPLICAS) and "gateway-state" not in states
+
+
+def test_gateway_refuses_empty_shared_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What keeps the replicas from generating a secret each when the variables are not set.
+    for variable in SHARED_SECRETS:
+        monkeypatch.setenv(variable, "")
+    with pytest.raises(ValidationError) as failure:
+        Settings(_env_file=None)
+    assert {error["loc"][0] for error in failure.value.errors()} >= set(SHARED_SECRETS)
+
+
+def test_load_balancer_round_robins_over_both_replicas() -> None:
+    services = _services()
+    lb = services["lb"]
+    assert lb["image"].startswith("nginx:")
+    assert lb["depends_on"] == {name: {"condition": "service_healthy"} for name in REPLICAS}
+    assert lb["configs"] == [{"source": "cluster-lb", "target": "/etc/nginx/conf.d/default.conf"}]
+    published = lb["ports"][0].rsplit(":", 1)[0]
+    assert published.startswith("127.0.0.1:")
+    assert published not in [port.rsplit(":", 1)[0] for port in services["gateway"]["ports"]]
+
+    conf = _nginx_conf()
+    servers = _directives(conf, "server")
+    assert [args[0] for args in servers] == [f"{name}:8443" for name in REPLICAS]
+    for args in servers:
+        assert any(arg.startswith("max_fails=") for arg in args)
+        assert any(arg.startswith("fail_timeout=") for arg in args)
+    assert not [args for args in servers if set(args) & {"weight", "backup", "ip_hash"}]
+    assert _directives(conf, "ip_hash") == [] and _directives(conf, "hash") == []
+    assert _directives(conf, "proxy_pass") == [["http://gateways"]]
+    # Retries on another replica only for connection failures, never for non-idempotent requests.
+    assert _directives(conf, "proxy_next_upstream") == [["error", "timeout"]]
+    assert _directives(conf, "listen") == [[lb["ports"][0].rsplit(":", 1)[1]]]
+    assert ["X-Forwarded-For", "$remote_addr"] in _directives(conf, "proxy_set_header")
+
+
+def test_nginx_variables_are_escaped_from_compose() -> None:
+    content = _compose()["configs"]["cluster-lb"]["content"]
+    # A lone $name would be replaced by Compose (with an empty string) before nginx sees it.
+    assert not re.search(r"(?<!\$)\$(?!\$)", content)
