@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +178,63 @@ def test_nginx_variables_are_escaped_from_compose() -> None:
     content = _compose()["configs"]["cluster-lb"]["content"]
     # A lone $name would be replaced by Compose (with an empty string) before nginx sees it.
     assert not re.search(r"(?<!\$)\$(?!\$)", content)
+
+
+def _has_compose_cli() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+
+
+def _docker_compose(*args: str, secrets: bool) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in SHARED_SECRETS}
+    if secrets:
+        environment |= {variable: "x" * 48 for variable in SHARED_SECRETS}
+    return subprocess.run(
+        ["docker", "compose", "--project-directory", str(COMPOSE.parent), "-f", str(COMPOSE), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=60,
+    )
+
+
+# `make compose-check` sets GATEWAY_REQUIRE_COMPOSE=1: there a missing CLI fails these tests instead.
+needs_compose = pytest.mark.skipif(
+    not os.environ.get("GATEWAY_REQUIRE_COMPOSE") and not _has_compose_cli(),
+    reason="no `docker compose` plugin: `make compose-check` installs it and runs these",
+)
+
+
+@needs_compose
+def test_compose_accepts_the_cluster_profile() -> None:
+    result = _docker_compose("--profile", "cluster", "config", "--format", "json", secrets=True)
+    assert result.returncode == 0, result.stderr
+    project = json.loads(result.stdout)
+    assert set(project["services"]) == {"elasticsearch", "gateway", *NODES, *REPLICAS, "lb"}
+    # `config` writes every $ of the loaded project as $$; undone, it is exactly what nginx gets.
+    assert project["configs"]["cluster-lb"]["content"].replace("$$", "$") == _nginx_conf()
+
+
+@needs_compose
+def test_compose_passes_the_same_secrets_to_both_replicas() -> None:
+    for secrets in (True, False):
+        result = _docker_compose("--profile", "cluster", "config", "--format", "json", secrets=secrets)
+        assert result.returncode == 0, result.stderr
+        services = json.loads(result.stdout)["services"]
+        for variable in SHARED_SECRETS:
+            values = {services[name]["environment"][variable] for name in REPLICAS}
+            assert values == {"x" * 48 if secrets else ""}
+
+
+@needs_compose
+def test_compose_default_profile_is_unchanged_and_needs_no_secrets() -> None:
+    result = _docker_compose("config", "--format", "json", secrets=False)
+    assert result.returncode == 0, result.stderr
+    project = json.loads(result.stdout)
+    assert set(project["services"]) == {"elasticsearch", "gateway"}
+    assert set(project["volumes"]) == {"es-data", "gateway-state"}
+    assert set(project["networks"]) == {"default"}
+    assert "configs" not in project
+    assert project["services"]["gateway"]["ports"][0]["published"] == "8443"
