@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from gateway.es import launcher
-from gateway.settings import Settings
+from tests.helpers import make_settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
@@ -140,12 +140,13 @@ def test_gateway_replicas_share_cluster_and_secrets() -> None:
     assert len(set(states)) == len(REPLICAS) and "gateway-state" not in states
 
 
-def test_gateway_refuses_empty_shared_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gateway_refuses_empty_shared_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # What keeps the replicas from generating a secret each when the variables are not set.
+    monkeypatch.chdir(tmp_path)  # no .env
     for variable in SHARED_SECRETS:
         monkeypatch.setenv(variable, "")
     with pytest.raises(ValidationError) as failure:
-        Settings(_env_file=None)
+        make_settings()
     assert {error["loc"][0] for error in failure.value.errors()} >= set(SHARED_SECRETS)
 
 
