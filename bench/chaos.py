@@ -206,6 +206,15 @@ class Campaign:
         process.send_signal(signal.SIGKILL)
         process.wait()
 
+    def memory(self) -> str:
+        """RSS of the gateway replicas and the nodes, now."""
+        gateways = [rss_mib(p.pid) for p in self.processes if p is not None and p.poll() is None]
+        nodes = [rss_mib(state.status.pid) for state in cluster.status(self.cluster) if state.status]
+        return (
+            f"RSS: gateway replicas {', '.join(f'{m:.0f}' for m in gateways)} MiB; "
+            f"Elasticsearch nodes {', '.join(f'{m:.0f}' for m in nodes)} MiB"
+        )
+
     def stop(self) -> None:
         for process in self.processes:
             if process is not None and process.poll() is None:
@@ -295,6 +304,13 @@ async def campaign(run: Campaign, load: Load, outage: float) -> list[Phase]:
     load.running = False
     await loader
     return phases
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def found_ids(url: str, ids: list[str]) -> set[str]:
@@ -415,6 +431,7 @@ def main() -> int:
             load = Load(run.replicas, run.api_key())
             phases = asyncio.run(campaign(run, load, args.outage))
             lines, status = report(run, load, phases)
+            lines.insert(0, run.memory())
         finally:
             run.stop()
     print("\n".join(lines))
