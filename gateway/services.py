@@ -27,6 +27,7 @@ from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.clock import Clock
 from gateway.errors import ElasticsearchUnavailable
+from gateway.es.bulk import ingest_policy
 from gateway.es.client import build_client
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer
@@ -136,7 +137,7 @@ def build_services(
         verifier=verifier,
         keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock),
         callers=CallerCheck(verifier, authenticator, tenant_id),
-        ingestor=Ingestor(es, settings.tenant_name),
+        ingestor=Ingestor(es, settings.tenant_name, policy=ingest_policy(settings)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -172,6 +173,14 @@ class Settings(BaseSettings):
         alias="GATEWAY_INGEST_MAX_BODY_BYTES",
         description="Largest ingest request body (413 beyond).",
     )
+    ingest_wait_for_active_shards: int | Literal["all"] = Field(
+        1,
+        alias="GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS",
+        description=(
+            "Shard copies (a positive integer, or all) that must be active before an ingest write starts "
+            "and must have written an item before it is reported ok."
+        ),
+    )
     data_root: Path = Field(
         bundled_dir("seed"),
         alias="GATEWAY_DATA_ROOT",
@@ -192,6 +201,16 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"GATEWAY_ADMIN_PASSWORD needs at least {MIN_PASSWORD_LENGTH} characters")
         return value
+
+    @field_validator("ingest_wait_for_active_shards", mode="before")
+    @classmethod
+    def _shard_count(cls, value: Any) -> int | str:
+        text = str(value).strip().lower()
+        if text == "all":
+            return "all"
+        if not isinstance(value, bool) and text.isascii() and text.isdigit() and 1 <= int(text) <= 1000:
+            return int(text)
+        raise ValueError("GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS must be all or an integer from 1 to 1000")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
@@ -217,6 +236,12 @@ class Settings(BaseSettings):
     @property
     def mappings_index(self) -> str:
         return f"{self.tenant_name}_common_mappings_latest"
+
+    @property
+    def ingest_shard_timeout(self) -> float:
+        """Seconds an ingest write waits for its shard copies: half of ES_REQUEST_TIMEOUT, so Elasticsearch
+        answers every item (503 when copies are missing) while the client still waits for the answer."""
+        return self.es_request_timeout / 2
 
     @property
     def es_data_dir(self) -> Path:

@@ -40,6 +40,22 @@ def test_datasource_index_uses_the_tenant_name() -> None:
     assert make_settings().datasource_index == "autonomous-iam_common_datasources_latest"
 
 
+@pytest.mark.parametrize(("raw", "count"), [("1", 1), ("2", 2), (3, 3), ("all", "all"), (" ALL ", "all")])
+def test_the_ingest_shard_count_is_a_positive_integer_or_all(raw: object, count: object) -> None:
+    assert make_settings(ingest_wait_for_active_shards=raw).ingest_wait_for_active_shards == count
+    assert make_settings().ingest_wait_for_active_shards == 1
+
+
+@pytest.mark.parametrize("raw", ["0", 0, "-1", "1.5", "two", "", "1001", True, "\u00b2"])
+def test_other_ingest_shard_counts_are_refused_with_the_variable_named(raw: object) -> None:
+    with pytest.raises(ValidationError, match="WAIT_FOR_ACTIVE_SHARDS must be all or an integer from 1"):
+        make_settings(ingest_wait_for_active_shards=raw)
+
+
+def test_ingest_writes_wait_for_shard_copies_less_long_than_the_client_waits() -> None:
+    assert make_settings(es_request_timeout=10).ingest_shard_timeout == 5
+
+
 def test_a_short_first_admin_password_is_refused_up_front() -> None:
     with pytest.raises(ValidationError, match="GATEWAY_ADMIN_PASSWORD needs at least 8 characters") as error:
         make_settings(admin_password="shorty")
@@ -89,3 +105,17 @@ def test_credentials_in_es_url_are_refused_without_echoing_them() -> None:
     with pytest.raises(ValidationError, match="must not carry credentials") as caught:
         make_settings(es_url="http://elastic:s3cret-pw@a:9200")
     assert "s3cret-pw" not in str(caught.value)
+
+
+def test_gateway_refuses_to_start_with_a_bad_ingest_shard_count(tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d",
+        GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS="0",
+        GATEWAY_STATE_DIR=str(tmp_path),
+        ES_URL="http://127.0.0.1:1",  # never reached: configuration is checked first
+    )
+    result = run_cli("serve", "--port", "1", env=env, timeout=30)
+    assert result.returncode == 1
+    assert "GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS must be all or an integer from 1 to 1000" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,6 +4,11 @@ Operations arrive pre-serialised (``header`` and optional ``body`` as NDJSON lin
 encoded once. Requests are cut at ``max_bytes``/``max_ops``; items answered 429, or requests refused as
 a whole with 429, are retried with exponential back-off; every other outcome is returned as is, in the
 order the operations were given.
+
+An item is a success only when Elasticsearch answered it 2xx *and* its ``_shards`` show it written on
+enough copies: at least one, and at least ``wait_for_active_shards`` of them (every copy for ``all``).
+Every request carries ``wait_for_active_shards`` (checked by Elasticsearch before the write starts) and a
+bounded ``timeout``, so a shard without enough active copies fails its items with 503 in bounded time.
 """
 
 from __future__ import annotations
@@ -11,13 +16,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from elasticsearch import ApiError, AsyncElasticsearch
 
 from gateway.errors import ElasticsearchUnavailable
+from gateway.settings import Settings
 
-FILTER_PATH = ["errors", "items.*.status", "items.*.error.type", "items.*.error.reason"]
+FILTER_PATH = [
+    "errors",
+    "items.*.status",
+    "items.*.error.type",
+    "items.*.error.reason",
+    "items.*._shards.total",
+    "items.*._shards.successful",
+]
+TOO_FEW_COPIES = "too_few_shard_copies"  # 2xx, but written on fewer copies than required
+
+ShardCount = int | Literal["all"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,16 @@ class BulkPolicy:
     max_retries: int = 3
     initial_backoff: float = 0.5
     refresh: bool = False
+    wait_for_active_shards: ShardCount = 1
+    timeout: float | None = None  # seconds a shard waits for its copies; None: Elasticsearch's 1 minute
+
+
+def ingest_policy(settings: Settings) -> BulkPolicy:
+    """The policy of every entity write: the configured shard count and a timeout the client outlives."""
+    return BulkPolicy(
+        wait_for_active_shards=settings.ingest_wait_for_active_shards,
+        timeout=settings.ingest_shard_timeout,
+    )
 
 
 def _chunks(ops: Sequence[BulkOp], indices: Sequence[int], policy: BulkPolicy) -> list[list[int]]:
@@ -66,16 +92,33 @@ def _chunks(ops: Sequence[BulkOp], indices: Sequence[int], policy: BulkPolicy) -
     return chunks
 
 
-def _outcome(item: dict[str, Any]) -> BulkOutcome:
+def required_copies(wait_for: ShardCount, total: int) -> int:
+    """Shard copies that must have written an item: ``wait_for`` (every copy for ``all``), at least one."""
+    return max(1, total if wait_for == "all" else min(wait_for, total))
+
+
+def item_outcome(item: dict[str, Any], wait_for: ShardCount = 1) -> BulkOutcome:
+    """One bulk item's outcome; a 2xx not shown written on enough shard copies becomes a 503."""
     result = next(iter(item.values()))
+    status = int(result["status"])
     error = result.get("error")
     if isinstance(error, dict):
-        return BulkOutcome(int(result["status"]), error.get("type"), error.get("reason"))
-    return BulkOutcome(int(result["status"]))
+        return BulkOutcome(status, error.get("type"), error.get("reason"))
+    if status >= 300:
+        return BulkOutcome(status)
+    shards = result.get("_shards")
+    if not isinstance(shards, dict):
+        return BulkOutcome(503, TOO_FEW_COPIES, "Elasticsearch did not say which shard copies wrote it")
+    successful, total = int(shards.get("successful", 0)), int(shards.get("total", 0))
+    needed = required_copies(wait_for, total)
+    if successful < needed:
+        reason = f"written on {successful} of {total} shard copies, {needed} required"
+        return BulkOutcome(503, TOO_FEW_COPIES, reason)
+    return BulkOutcome(status)
 
 
 async def _send(
-    es: AsyncElasticsearch, ops: Sequence[BulkOp], chunk: list[int], refresh: bool
+    es: AsyncElasticsearch, ops: Sequence[BulkOp], chunk: list[int], policy: BulkPolicy
 ) -> list[BulkOutcome]:
     lines: list[bytes] = []
     for i in chunk:
@@ -87,7 +130,9 @@ async def _send(
         response = await es.bulk(
             operations=lines,  # type: ignore[arg-type]  # pre-encoded NDJSON lines are sent as they are
             filter_path=FILTER_PATH,
-            refresh="wait_for" if refresh else False,
+            refresh="wait_for" if policy.refresh else False,
+            wait_for_active_shards=policy.wait_for_active_shards,
+            timeout=None if policy.timeout is None else f"{max(1, round(policy.timeout * 1000))}ms",
         )
     except ApiError as exc:
         if exc.meta.status == 429:
@@ -96,7 +141,7 @@ async def _send(
     items = response.get("items", [])
     if len(items) != len(chunk):  # never expected; refuse to guess which item is which
         raise ElasticsearchUnavailable(f"bulk answered {len(items)} items for {len(chunk)} operations")
-    return [_outcome(item) for item in items]
+    return [item_outcome(item, policy.wait_for_active_shards) for item in items]
 
 
 async def bulk_write(
@@ -108,7 +153,7 @@ async def bulk_write(
     for attempt in range(policy.max_retries + 1):
         retry: list[int] = []
         for chunk in _chunks(ops, pending, policy):
-            for i, outcome in zip(chunk, await _send(es, ops, chunk, policy.refresh), strict=True):
+            for i, outcome in zip(chunk, await _send(es, ops, chunk, policy), strict=True):
                 outcomes[i] = outcome
                 if outcome.status == 429:
                     retry.append(i)

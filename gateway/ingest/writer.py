@@ -9,6 +9,8 @@ The one write path for base entities: ``POST /api/ingest/<entity>`` and the CSV 
 - ``delete`` → ``delete`` (a missing entity is reported as not found).
 
 Invalid items are reported with their position and never sent; valid ones in the same batch still are.
+An item counts as written only when Elasticsearch acknowledged it on the configured number of shard copies
+(``gateway.es.bulk``); anything Elasticsearch could not write now is reported 503 ``unavailable``.
 """
 
 from __future__ import annotations
@@ -115,7 +117,9 @@ def _failure(action: Action, position: int, ids: dict[str, str], outcome: BulkOu
     reason = outcome.reason or outcome.error_type or "rejected by Elasticsearch"
     if 400 <= status < 500:
         return ItemFailure(position, ids, 400, "rejected", reason)
-    return ItemFailure(position, ids, 503, "unavailable", reason)
+    if outcome.error_type == "unavailable_shards_exception":
+        reason = "too few active copies of its shard to write it in time"
+    return ItemFailure(position, ids, 503, "unavailable", f"{reason}; retry")
 
 
 class Ingestor:

@@ -26,7 +26,7 @@ from elasticsearch import AsyncElasticsearch
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.bundled import bundled_dir
-from gateway.es.bulk import BulkOp, bulk_write
+from gateway.es.bulk import BulkOp, bulk_write, ingest_policy
 from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
 from gateway.ingest.writer import Ingestor
 from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
@@ -248,7 +248,8 @@ async def load_seed(
         await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name),
         await load_mappings(es, mappings, settings.mappings_index, settings.tenant_name),
     ]
-    sink = IngestorSink(Ingestor(es, settings.tenant_name, context_id="seed"))
+    ingestor = Ingestor(es, settings.tenant_name, policy=ingest_policy(settings), context_id="seed")
+    sink = IngestorSink(ingestor)
     for item in read_datasources(datasources, settings.tenant_name):
         if isinstance(item, RowError):
             continue  # already reported above

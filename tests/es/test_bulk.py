@@ -1,8 +1,12 @@
-"""Bulk writes against the real node; Elasticsearch push-back (429) injected by wrapping the real client."""
+"""Bulk writes against the real node; Elasticsearch push-back (429) injected by wrapping the real client.
+
+Missing shard copies are real: the node is alone, so a second copy of a shard never becomes active.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +15,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, Elasticsearch
 
-from gateway.es.bulk import BulkOp, BulkPolicy, bulk_write
+from gateway.es.bulk import TOO_FEW_COPIES, BulkOp, BulkPolicy, ShardCount, bulk_write, item_outcome
 from tests.helpers import free_port
 
 INDEX = "autonomous-iam_bulk_test"
@@ -143,5 +147,73 @@ def test_bulk_responses_carry_only_statuses_and_errors(es: Elasticsearch, es_url
     assert outcomes[2].error_type == "version_conflict_engine_exception" and outcomes[2].reason
     assert [set(r) for r in responses] == [{"errors", "items"}]  # no took, _index, _version, _shards ...
     results = [next(iter(item.values())) for item in responses[0]["items"]]
-    assert [set(r) for r in results] == [{"status"}, {"status"}, {"status", "error"}]
+    assert [set(r) for r in results] == [{"status", "_shards"}, {"status", "_shards"}, {"status", "error"}]
+    assert set(results[0]["_shards"]) == {"total", "successful"}  # what the copies check needs, no more
     assert set(results[2]["error"]) == {"type", "reason"}
+
+
+def _index_with_one_copy(es: Elasticsearch, replicas: str = "0-1") -> None:
+    """Like the gateway's templates (auto_expand_replicas 0-1): one copy per shard on a single node."""
+    settings = {"number_of_shards": 1, "auto_expand_replicas": replicas}
+    if replicas.isdigit():
+        settings = {"number_of_shards": 1, "number_of_replicas": int(replicas)}
+    es.indices.create(index=INDEX, settings=settings, wait_for_active_shards="1")
+
+
+@pytest.mark.parametrize("wait_for", [2, "all"])
+def test_without_enough_active_copies_every_item_is_503_in_bounded_time(
+    es: Elasticsearch, es_url: str, wait_for: ShardCount
+) -> None:
+    # "all" with a replica that cannot be assigned on one node; 2 with the templates' single copy
+    _index_with_one_copy(es, "1" if wait_for == "all" else "0-1")
+    ops = [*_ops(3), BulkOp(orjson.dumps({"delete": {"_index": INDEX, "_id": "0"}}))]
+    policy = BulkPolicy(wait_for_active_shards=wait_for, timeout=1.0)
+    started = time.monotonic()
+    outcomes = _run(es_url, lambda client: bulk_write(client, ops, policy))
+    elapsed = time.monotonic() - started
+    assert [o.status for o in outcomes] == [503] * 4
+    assert {o.error_type for o in outcomes} == {"unavailable_shards_exception"}
+    assert not any(o.ok for o in outcomes)
+    assert 1.0 <= elapsed < 6.0  # Elasticsearch waited the timeout, not its default minute
+    es.indices.refresh(index=INDEX)
+    assert es.count(index=INDEX)["count"] == 0
+
+
+def test_with_the_default_count_every_item_is_written_and_ok(es: Elasticsearch, es_url: str) -> None:
+    _index_with_one_copy(es, "1")  # a replica that is never assigned: the primary alone is enough for 1
+    outcomes = _run(es_url, lambda client: bulk_write(client, _ops(4), BulkPolicy(timeout=1.0)))
+    assert [o.status for o in outcomes] == [201] * 4
+    es.indices.refresh(index=INDEX)
+    assert es.count(index=INDEX)["count"] == 4
+
+
+def _item(status: int, shards: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": status, **extra}
+    if shards is not None:
+        result["_shards"] = shards
+    return {"index": result}
+
+
+@pytest.mark.parametrize(
+    ("item", "wait_for", "status"),
+    [
+        (_item(201, {"total": 1, "successful": 1}), 1, 201),
+        (_item(200, {"total": 2, "successful": 1}), 1, 200),  # a replica not assigned: 1 copy asked for
+        (_item(201, {"total": 2, "successful": 2}), 2, 201),
+        (_item(201, {"total": 3, "successful": 2}), 2, 201),
+        (_item(201, {"total": 2, "successful": 1}), 2, 503),  # a replica failed during the write
+        (_item(201, {"total": 2, "successful": 1}), "all", 503),
+        (_item(201, {"total": 2, "successful": 2}), "all", 201),
+        (_item(201, {"total": 1, "successful": 0}), 1, 503),
+        (_item(201), 1, 503),  # no _shards: nothing shows the item written
+        (_item(404, {"total": 1, "successful": 1}), 1, 404),  # a delete that found nothing
+        (_item(409, error={"type": "version_conflict_engine_exception", "reason": "exists"}), 2, 409),
+    ],
+)
+def test_an_item_is_ok_only_when_written_on_enough_copies(
+    item: dict[str, Any], wait_for: ShardCount, status: int
+) -> None:
+    outcome = item_outcome(item, wait_for)
+    assert outcome.status == status and outcome.ok == (status < 300)
+    if status == 503:
+        assert outcome.error_type == TOO_FEW_COPIES and outcome.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -266,6 +267,29 @@ def test_a_large_batch_is_written_in_full(client: TestClient, key: str, es: Elas
     assert response.status_code == 200, response.text[:500]
     es.indices.refresh(index=IDENTITIES)
     assert es.count(index=IDENTITIES)["count"] == 10_000
+
+
+def test_items_without_enough_active_shard_copies_are_503_never_ok(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    # The node is alone and the templates give each shard one copy there: a second never becomes active.
+    strict = settings.model_copy(update={"ingest_wait_for_active_shards": 2, "es_request_timeout": 2.0})
+    items = [{"usr_id": f"u{i}", "usr_name": f"User {i}"} for i in range(3)]
+    with TestClient(create_app(strict)) as client:
+        key = create_key(client, login(client))
+        for action in ("upsert", "create"):
+            started = time.monotonic()
+            response = ingest(client, key, "identities", action, items)
+            assert time.monotonic() - started < 6  # Elasticsearch waited 1 s (half the request timeout)
+            assert response.status_code == 207, response.text
+            body = response.json()
+            assert body["succeeded"] == 0 and body["failed"] == 3
+            assert [(e["item"], e["status"], e["code"]) for e in body["errors"]] == [
+                (i, 503, "unavailable") for i in range(3)
+            ]
+            assert all(e["reason"].endswith("; retry") for e in body["errors"])
+    es.indices.refresh(index=IDENTITIES)
+    assert es.count(index=IDENTITIES)["count"] == 0
 
 
 def test_openapi_documents_the_ingest_endpoints(client: TestClient) -> None:
