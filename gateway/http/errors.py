@@ -1,7 +1,8 @@
 """The one place errors become HTTP: status, headers and the JSON body every error answer has.
 
 Every error body has the same shape: ``{"error": {"code": "<stable_code>", "message": "<human text>"}}``,
-optionally with ``details``. No stack trace ever reaches a client.
+optionally with ``details``. No stack trace ever reaches a client. Every 503 says, with ``Retry-After``,
+when the same request is worth sending again.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
 import gateway.search  # noqa: F401  (its SearchRejected is one of the errors below)
 from gateway.errors import (
@@ -15,6 +17,7 @@ from gateway.errors import (
     NotPermitted,
     TooLarge,
     TooManyAttempts,
+    Unavailable,
 )
 from gateway.http.errors import error_parts, status_of
 
@@ -62,3 +65,23 @@ def test_anything_else_is_a_500_without_internals(caplog: pytest.LogCaptureFixtu
     status, body, _ = error_parts(RuntimeError("secret internals"))
     assert status == 500 and "secret" not in str(body)
     assert "unhandled error" in caplog.text
+
+
+def _es_error(status: int) -> ApiError:
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+    return ApiError("error", meta, {"error": {"reason": "why"}, "status": status})
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [ConnectionError("refused"), ConnectionTimeout("slow"), _es_error(503), _es_error(500)],
+    ids=["unreachable", "timed-out", "es-503", "es-500"],
+)
+def test_every_503_says_when_to_retry(exc: Exception) -> None:
+    status, body, headers = error_parts(exc)
+    assert status == 503 and body["error"]["code"] == "elasticsearch_unavailable"
+    assert headers == {"Retry-After": str(Unavailable.retry_after)}
+
+
+def test_elasticsearch_refusing_the_request_itself_is_no_reason_to_retry() -> None:
+    assert error_parts(_es_error(400))[0] == 400 and error_parts(_es_error(400))[2] is None

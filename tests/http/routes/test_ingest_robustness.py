@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.errors import Unavailable
 from gateway.es import embedded
 from gateway.ingest.entities import ENTITY_KINDS
 from tests.helpers import create_key, login, make_settings
@@ -81,5 +82,8 @@ def test_ingest_and_reads_are_503_while_elasticsearch_is_down(
         ):
             assert response.status_code == 503, response.text
             assert response.json()["error"]["code"] in ("elasticsearch_unavailable", "service_unavailable")
+            assert response.headers["retry-after"] == str(
+                Unavailable.retry_after
+            )  # the whole request is worth repeating later
         embedded.start(own_node)
         assert client.post("/api/ingest/identities", json=body, headers=headers).json() == {"message": "ok"}
