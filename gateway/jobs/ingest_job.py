@@ -3,12 +3,20 @@
 It finds the data source through the passthrough search, reads the CSV files its ``entityTypes`` point
 to (resolved under a local data root), pushes them through the HTTP ingest endpoints in batches, and
 reports counts and failed rows by file and line. Nothing here touches Elasticsearch directly.
+
+What it retries, with exponential back-off and at most ``RETRIES`` times: a whole request answered 429,
+502, 503 or 504 (waiting at least its ``Retry-After``), and the items of a 207 answered 429 or 503 (only
+those items are sent again). Everything else (400, 404, 409) is final and reported by file and line, as
+is an item still unavailable after the last retry; a request still refused after the last retry stops
+the job. A ``create`` answered 409, or a ``delete`` answered 404, after an earlier 503 may be that
+earlier attempt's own doing (a write Elasticsearch applied but could not confirm on enough shard copies):
+the report says so.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +28,10 @@ from gateway.ingest.writer import Action, ItemFailure
 from gateway.loading.loader import DEFAULT_BATCH_SIZE, FileReport, load_datasource_files
 
 RETRIES = 3
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})  # a whole request the gateway could not serve now
+RETRY_ITEM_STATUSES = frozenset({429, 503})  # items of a 207 Elasticsearch could not write now
+MAX_RETRY_AFTER = 60.0
+MAYBE_EARLIER = " (after a retry: the earlier attempt, answered 503, may have written it)"
 
 
 class JobError(Exception):
@@ -35,14 +46,53 @@ def _message(response: httpx.Response) -> str:
         return f"{response.status_code}"
 
 
-class HttpSink:
-    """Sends batches to ``POST /api/ingest/<entity>``; retries when the gateway asks to back off."""
+def retry_delay(attempt: int, backoff: float, retry_after: str | None, cap: float = MAX_RETRY_AFTER) -> float:
+    """Seconds before retry ``attempt`` (from 0): exponential back-off, or longer when Retry-After says so."""
+    delay: float = backoff * 2.0**attempt
+    seconds = (retry_after or "").strip()
+    if seconds.isascii() and seconds.isdigit():  # delta-seconds; an HTTP date is ignored
+        delay = max(delay, min(float(seconds), cap))
+    return delay
 
-    def __init__(self, client: httpx.AsyncClient, backoff: float = 1.0) -> None:
+
+def final_failure(action: Action, failure: ItemFailure, retried: bool) -> ItemFailure:
+    """How a failure is reported; a retried create's 409 or delete's 404 may be the earlier attempt's."""
+    ambiguous = (action is Action.CREATE and failure.status == 409) or (
+        action is Action.DELETE and failure.status == 404
+    )
+    return replace(failure, reason=failure.reason + MAYBE_EARLIER) if retried and ambiguous else failure
+
+
+class HttpSink:
+    """Sends batches to ``POST /api/ingest/<entity>``; retries what the gateway could not write now."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, backoff: float = 1.0, max_retry_after: float = MAX_RETRY_AFTER
+    ) -> None:
         self.client = client
         self.backoff = backoff
+        self.max_retry_after = max_retry_after
 
     async def write(self, kind: EntityKind, action: Action, items: list[dict[str, str]]) -> list[ItemFailure]:
+        """The items finally not written, by position in ``items``; only retryable items are resent."""
+        final: list[ItemFailure] = []
+        pending = list(range(len(items)))  # positions in ``items`` of what the next request carries
+        for attempt in range(RETRIES + 1):
+            again: list[int] = []
+            for failure in await self._post(kind, action, [items[i] for i in pending]):
+                failure = final_failure(action, replace(failure, item=pending[failure.item]), attempt > 0)
+                if failure.status in RETRY_ITEM_STATUSES and attempt < RETRIES:
+                    again.append(failure.item)
+                else:
+                    final.append(failure)
+            if not again:
+                break
+            await asyncio.sleep(retry_delay(attempt, self.backoff, None))
+            pending = again
+        return sorted(final, key=lambda f: f.item)
+
+    async def _post(self, kind: EntityKind, action: Action, items: list[dict[str, str]]) -> list[ItemFailure]:
+        """One batch, repeated while the whole request is answered 429/502/503/504; its 207 failures."""
         body = orjson.dumps({"action": action.value, kind.list_key: items})
         for attempt in range(RETRIES + 1):
             response = await self.client.post(
@@ -56,8 +106,10 @@ class HttpSink:
                     for e in response.json()["errors"]
                 ]
             if response.status_code not in RETRY_STATUSES or attempt == RETRIES:
-                raise JobError(f"POST /api/ingest/{kind.name}: {_message(response)}")
-            await asyncio.sleep(self.backoff * 2**attempt)
+                tried = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise JobError(f"POST /api/ingest/{kind.name}: {_message(response)}{tried}")
+            retry_after = response.headers.get("retry-after")
+            await asyncio.sleep(retry_delay(attempt, self.backoff, retry_after, self.max_retry_after))
         raise AssertionError("unreachable")
 
 
