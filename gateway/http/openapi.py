@@ -34,14 +34,27 @@ DESCRIPTIONS: Mapping[int, str] = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     429: "Too many requests; see Retry-After",
-    503: "Elasticsearch is unreachable or could not serve the request; retryable, see Retry-After",
+    503: "Elasticsearch is unreachable or could not serve the request; see Retry-After",
+}
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the same request again.",
+        "schema": {"type": "integer"},
+    }
 }
 
 
 def errors(*statuses: int, described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries for error statuses, each with the shared error body."""
+    """``responses=`` entries for error statuses, each with the shared error body (and Retry-After)."""
     texts = {**DESCRIPTIONS, **(described or {})}
-    return {status: {"model": ErrorBody, "description": texts[status]} for status in statuses}
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        responses[status] = {"model": ErrorBody, "description": texts[status]}
+        if status in (429, 503):
+            responses[status]["headers"] = RETRY_AFTER
+    return responses
 
 
 # --- credentials ------------------------------------------------------------------------------------------

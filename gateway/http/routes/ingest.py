@@ -55,8 +55,14 @@ class IngestOk(BaseModel):
 class FailedItem(BaseModel):
     item: int = Field(description="Position of the item in the batch, from 0.")
     id: dict[str, str] | None = Field(None, description="The item's id fields, when they were valid.")
-    status: int
-    code: str
+    status: int = Field(
+        description="503 and 429: not written now, send this item again with back-off; "
+        "400, 404 and 409: final, do not retry."
+    )
+    code: str = Field(
+        description="`unavailable` (503), `too_many_requests` (429), `invalid_item` or `rejected` (400), "
+        "`not_found` (404), `conflict` (409)."
+    )
     reason: str
 
 
@@ -67,6 +73,15 @@ class IngestReport(BaseModel):
     errors: list[FailedItem]
 
 
+DURABILITY = (
+    "**Durability.** An item is written (`ok`, or absent from `errors`) only when Elasticsearch "
+    "acknowledged it on the configured number of shard copies (`GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS`, "
+    "default 1): applied on the primary and every in-sync replica, and fsynced to their translogs. An item "
+    "answered 503 `unavailable` was not acknowledged (it may or may not have been applied): send it again "
+    "with back-off, as for 429. A 503 for the whole request means the same for every item: repeat the "
+    "batch after `Retry-After`. `upsert`, `update` and `delete` are safe to repeat; a repeated `create` "
+    "answers 409 (and a repeated `delete` 404) when the earlier attempt landed. 400, 404 and 409 are final."
+)
 CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
 
 
@@ -97,7 +112,8 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
             f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are stored as given. "
             "`create` reports existing entities as conflicts, `update` and `delete` report missing ones; "
             '`upsert` merges into an existing entity or creates it. Answers `{"message": "ok"}` when '
-            "every item was written, else 207 with one entry per failed item (valid items are written)."
+            "every item was written, else 207 with one entry per failed item (valid items are written).\n\n"
+            + DURABILITY
         ),
         "openapi_extra": {
             **secured(CALLER_SECURITY),
@@ -109,12 +125,12 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
         "responses": {
             200: {
                 "model": IngestOk,
-                "description": "Every item written",
+                "description": "Every item written on the configured number of shard copies",
                 "content": {"application/json": {"example": {"message": "ok"}}},
             },
             207: {
                 "model": IngestReport,
-                "description": "Some items failed; each is listed",
+                "description": "Some items failed; each is listed (resend those answered 503 or 429)",
                 "content": {"application/json": {"example": REPORT_EXAMPLE}},
             },
             **errors(
@@ -127,6 +143,8 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
                     **CALLER_ERRORS,
                     400: "Malformed body, unknown fields or action, empty batch",
                     413: "Too many items or too large a body",
+                    503: "Elasticsearch unreachable or timed out: no item acknowledged; repeat the whole "
+                    "batch after Retry-After",
                 },
             ),
         },

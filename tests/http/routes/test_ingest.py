@@ -292,12 +292,27 @@ def test_items_without_enough_active_shard_copies_are_503_never_ok(
     assert es.count(index=IDENTITIES)["count"] == 0
 
 
+def test_entity_indices_keep_the_translog_durability_the_promise_rests_on(
+    client: TestClient, key: str, es: Elasticsearch
+) -> None:
+    for entity, sample in SAMPLES.items():
+        assert ingest(client, key, entity, "upsert", [sample]).json() == {"message": "ok"}
+        index = f"autonomous-iam_autoid_base_{entity}_latest"
+        found = es.indices.get_settings(index=index, include_defaults=True, flat_settings=True)[index]
+        durability = found["settings"].get("index.translog.durability")
+        durability = durability or found["defaults"]["index.translog.durability"]
+        assert durability.lower() == "request"  # fsynced before Elasticsearch acknowledges
+
+
 def test_openapi_documents_the_ingest_endpoints(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for entity, kind in ENTITY_KINDS.items():
         operation = paths[f"/api/ingest/{entity}"]["post"]
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         assert schema["required"] == ["action", kind.list_key]
-        assert set(operation["responses"]) >= {"200", "207", "400", "401", "413"}
+        assert set(operation["responses"]) >= {"200", "207", "400", "401", "413", "503"}
+        assert "fsynced to their translogs" in operation["description"]  # the durability promise
+        assert "Retry-After" in operation["responses"]["503"]["headers"]
+        assert "repeat the whole batch" in operation["responses"]["503"]["description"]
     assert {"get", "post"} <= set(paths["/api/ingest/datasources"])
     assert json.dumps(paths).count("without metadata") >= 2
