@@ -55,12 +55,12 @@ def retry_delay(attempt: int, backoff: float, retry_after: str | None, cap: floa
     return delay
 
 
-def final_failure(action: Action, failure: ItemFailure, retried: bool) -> ItemFailure:
-    """How a failure is reported; a retried create's 409 or delete's 404 may be the earlier attempt's."""
+def final_failure(action: Action, failure: ItemFailure, after_503: bool) -> ItemFailure:
+    """How a failure is reported; after a 503, a create's 409 or a delete's 404 may be that attempt's."""
     ambiguous = (action is Action.CREATE and failure.status == 409) or (
         action is Action.DELETE and failure.status == 404
     )
-    return replace(failure, reason=failure.reason + MAYBE_EARLIER) if retried and ambiguous else failure
+    return replace(failure, reason=failure.reason + MAYBE_EARLIER) if after_503 and ambiguous else failure
 
 
 class HttpSink:
@@ -77,12 +77,16 @@ class HttpSink:
         """The items finally not written, by position in ``items``; only retryable items are resent."""
         final: list[ItemFailure] = []
         pending = list(range(len(items)))  # positions in ``items`` of what the next request carries
+        answered_503: set[int] = set()  # items an attempt may have written without confirming it
         for attempt in range(RETRIES + 1):
             again: list[int] = []
             for failure in await self._post(kind, action, [items[i] for i in pending]):
-                failure = final_failure(action, replace(failure, item=pending[failure.item]), attempt > 0)
+                position = pending[failure.item]
+                failure = final_failure(action, replace(failure, item=position), position in answered_503)
                 if failure.status in RETRY_ITEM_STATUSES and attempt < RETRIES:
-                    again.append(failure.item)
+                    again.append(position)
+                    if failure.status == 503:
+                        answered_503.add(position)
                 else:
                     final.append(failure)
             if not again:

@@ -135,7 +135,7 @@ def test_a_refreshing_policy_makes_the_documents_searchable_at_once(es: Elastics
     assert es.count(index=INDEX)["count"] == 3
 
 
-def test_bulk_responses_carry_only_statuses_and_errors(es: Elasticsearch, es_url: str) -> None:
+def test_bulk_responses_carry_only_statuses_errors_and_copy_counts(es: Elasticsearch, es_url: str) -> None:
     ops = [*_ops(2), BulkOp(orjson.dumps({"create": {"_index": INDEX, "_id": "0"}}), orjson.dumps({"n": 0}))]
 
     async def work(client: AsyncElasticsearch) -> Any:

@@ -281,5 +281,5 @@ def test_a_retried_items_final_answer_says_when_the_earlier_attempt_may_have_lan
     action: Action, status: int, flagged: bool
 ) -> None:
     failure = ItemFailure(0, {"usr_id": "u1"}, status, "conflict", "the entity already exists")
-    assert ("earlier attempt" in final_failure(action, failure, retried=True).reason) == flagged
-    assert final_failure(action, failure, retried=False) == failure
+    assert ("earlier attempt" in final_failure(action, failure, after_503=True).reason) == flagged
+    assert final_failure(action, failure, after_503=False) == failure
