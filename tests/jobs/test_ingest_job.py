@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -149,7 +150,7 @@ def _with_sink(
 ) -> tuple[Any, list[int]]:
     """Run ``work`` with an HttpSink on ``gateway``; also the status of every ingest answer, in order."""
     statuses: list[int] = []
-    headers = {"x-tenant-id": TEST_TENANT_ID, "X-API-KEY": _api_key(gateway)}
+    headers = {"x-tenant-id": TEST_TENANT_ID, "X-API-KEY": gateway.create_api_key()}
 
     async def seen(response: httpx.Response) -> None:
         if response.request.url.path.startswith("/api/ingest/"):
