@@ -14,6 +14,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from gateway.errors import Unavailable
 from gateway.ingest.entities import IDENTITIES
 from gateway.ingest.writer import Action, ItemFailure
 from gateway.jobs.ingest_job import RETRIES, HttpSink, JobError, final_failure, retry_delay
@@ -249,7 +250,9 @@ def test_a_whole_request_answered_503_is_repeated_then_stops_the_job(tmp_path: P
         with pytest.raises(JobError, match=rf"503 elasticsearch_unavailable: .*after {RETRIES + 1} attempts"):
             asyncio.run(run())
         assert len(answers) == RETRIES + 1
-        assert all(a.status_code == 503 and a.headers["retry-after"] == "5" for a in answers)
+        assert all(
+            a.status_code == 503 and a.headers["retry-after"] == str(Unavailable.retry_after) for a in answers
+        )
     finally:
         gateway.stop()
 
