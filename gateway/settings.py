@@ -17,6 +17,15 @@ DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 MIN_PASSWORD_LENGTH = 8  # for administrators, wherever they are created
 
 
+def valid_host(host: str) -> bool:
+    """A host name a connection can be opened to: an IP address (IPv6 in brackets or not) or a DNS name."""
+    try:
+        host.strip("[]").encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def node_urls(value: str) -> list[str]:
     """``ES_URL`` → node URLs: ``http(s)://host[:port][/path]`` each, one scheme, no credentials in them."""
     urls = [part.strip().rstrip("/") for part in value.split(",")]
@@ -33,6 +42,8 @@ def node_urls(value: str) -> list[str]:
             raise ValueError(f"ES_URL entry {url!r} has an invalid port") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"ES_URL entry {url!r} is not an http:// or https:// URL with a host")
+        if not valid_host(parts.hostname):
+            raise ValueError(f"ES_URL entry {url!r} has an invalid host name")
         if parts.query or parts.fragment:
             raise ValueError(f"ES_URL entry {url!r} must not have a query or fragment")
         schemes.add(parts.scheme)

@@ -28,6 +28,7 @@ FILTER_PATH = [
     "items.*.status",
     "items.*.error.type",
     "items.*.error.reason",
+    "items.*.result",
     "items.*._shards.total",
     "items.*._shards.successful",
 ]
@@ -106,6 +107,8 @@ def item_outcome(item: dict[str, Any], wait_for: ShardCount = 1) -> BulkOutcome:
         return BulkOutcome(status, error.get("type"), error.get("reason"))
     if status >= 300:
         return BulkOutcome(status)
+    if result.get("result") == "noop":  # an update that changed nothing: nothing to write, no copy wrote
+        return BulkOutcome(status)
     shards = result.get("_shards")
     if not isinstance(shards, dict):
         return BulkOutcome(503, TOO_FEW_COPIES, "Elasticsearch did not say which shard copies wrote it")
@@ -127,7 +130,9 @@ async def _send(
         if body is not None:
             lines.append(body)
     try:
-        response = await es.bulk(
+        # No transport-level retry: a bulk cut off mid-way may have been applied; what to send again is
+        # decided per item here (429) and by the caller (503), who knows which items are safe to repeat.
+        response = await es.options(max_retries=0).bulk(
             operations=lines,  # type: ignore[arg-type]  # pre-encoded NDJSON lines are sent as they are
             filter_path=FILTER_PATH,
             refresh="wait_for" if policy.refresh else False,

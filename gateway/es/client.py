@@ -15,7 +15,8 @@ SNIFF_TIMEOUT = 2.0
 def client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "request_timeout": settings.es_request_timeout,
-        # Retries only on connection errors and timeouts; a 4xx is the caller's problem, not a blip.
+        # Retried on another node: connection errors and 429/502/503/504 answers (elastic-transport's
+        # defaults), never a timeout. Bulk writes opt out (``es/bulk.py``): they may have been applied.
         "max_retries": 2,
         "retry_on_timeout": False,
     }

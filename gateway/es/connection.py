@@ -42,6 +42,8 @@ class Batch:
     tried: list[Node] = field(default_factory=list)
     fresh_retry: bool = False  # already sent again on a fresh connection after a stale one
     failure: str = "Elasticsearch is unreachable."  # what went wrong last, for when no node is left
+    timed_out: bool = False  # one node already did not answer in time: a second timeout is final
+    expiry: asyncio.TimerHandle | None = None  # while waiting for a free connection
 
 
 def _auth_header(settings: Settings) -> str:
@@ -186,7 +188,9 @@ class Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         batch = self._batch
-        unanswered = Batch(list(self._pending), batch.tried, batch.fresh_retry, batch.failure)
+        unanswered = Batch(
+            list(self._pending), batch.tried, batch.fresh_retry, batch.failure, batch.timed_out
+        )
         self._pending = deque()
         if self.transport is not None:
             self.transport.close()

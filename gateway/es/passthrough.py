@@ -13,9 +13,12 @@ pipelined requests concurrently and answers them in order. A search never waits 
 With several nodes in ``ES_URL`` (or found by sniffing) batches go round-robin to the nodes believed
 alive, each with its own bounded LIFO pool of connections. A node that refuses a connection, drops one
 mid-answer or does not answer in time is marked dead and left alone with back-off (1 s, 2 s, … 30 s);
-the searches it had not answered go to another node (searches are idempotent), each node at most once
-per search. When every node is dead, the one due back first is tried anyway. A kept-alive connection
-that turns out stale is retried once on a fresh one to the same node without blaming it.
+the searches it had not answered go to another node (searches are idempotent), each node at most once per
+search. A search that timed out twice fails (a slow search is not run on every node). When every node is
+believed dead, a new search tries the one due back first, so a cluster that returns is used at once; a
+search that already failed somewhere gives up then. A kept-alive connection that turns out stale is
+retried once on a fresh one to the same node without blaming it; a search waiting for a free connection
+waits at most the request timeout.
 """
 
 from __future__ import annotations
@@ -68,12 +71,13 @@ class PassthroughClient:
             idle, gone.idle = gone.idle, []
             for connection in idle:
                 connection.close()
-            while gone.waiting:
-                self._dispatch(gone.waiting.popleft())
+            self._requeue_waiting(gone)
 
     async def post(self, path: str, body: bytes) -> RawResponse:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[RawResponse] = loop.create_future()
+        if self._closing:
+            raise ElasticsearchUnavailable("The gateway is shutting down.")
         if not self._queue:
             loop.call_soon(self._flush)
         self._queue.append((path.encode(), body, future))
@@ -86,17 +90,19 @@ class PassthroughClient:
             self._dispatch(Batch(live[start : start + MAX_PIPELINE]))
 
     def _pick(self, batch: Batch) -> Node | None:
-        """The next live node this batch was not sent to; else the one due back first; else none."""
+        """The next live node this batch was not sent to. When every node left is believed dead, a new
+        batch takes the one due back first (a cluster that returns is used at once); a batch that already
+        failed on a node gives up instead of trying every dead node in turn."""
         nodes = self._nodes
-        if len(nodes) == 1:
-            return None if batch.tried else nodes[0]
+        if not batch.tried and len(nodes) == 1:
+            return nodes[0]
         candidates = [node for node in nodes if node not in batch.tried] if batch.tried else nodes
         if not candidates:
             return None
         now = asyncio.get_running_loop().time()
         live = [node for node in candidates if node.dead_until <= now]
         if not live:
-            return min(candidates, key=lambda node: node.dead_until)
+            return None if batch.tried else min(candidates, key=lambda node: node.dead_until)
         self._turn = (self._turn + 1) % len(live)
         return live[self._turn]
 
@@ -112,8 +118,31 @@ class PassthroughClient:
                 return
         if node.open < MAX_CONNECTIONS:
             self._open_connection(node, batch)
-        else:
+        else:  # every connection to the node is busy: wait for one, at most the request timeout
+            batch.expiry = asyncio.get_running_loop().call_later(self._timeout, self._expire, node, batch)
             node.waiting.append(batch)
+
+    def _expire(self, node: Node, batch: Batch) -> None:
+        if batch in node.waiting:
+            node.waiting.remove(batch)
+            self._reject(batch, ElasticsearchUnavailable("Elasticsearch did not answer in time."))
+
+    def _take_waiting(self, node: Node) -> Batch | None:
+        if not node.waiting:
+            return None
+        batch = node.waiting.popleft()
+        if batch.expiry is not None:
+            batch.expiry.cancel()
+            batch.expiry = None
+        return batch
+
+    def _requeue_waiting(self, node: Node) -> None:
+        """The node cannot take its waiting batches now: send them wherever they can go (or fail them)."""
+        waiting = []
+        while (batch := self._take_waiting(node)) is not None:
+            waiting.append(batch)
+        for batch in waiting:
+            self._dispatch(batch)
 
     def _open_connection(self, node: Node, batch: Batch) -> None:
         """Send ``batch`` on a new connection to ``node``, opened in the background."""
@@ -129,15 +158,15 @@ class PassthroughClient:
                 _, connection = await loop.create_connection(
                     lambda: Connection(self, node), node.host, node.port, ssl=node.ssl
                 )
-        except OSError:  # TimeoutError included
-            node.open -= 1
-            self._node_failed(node)
-            self._retry_elsewhere(node, batch, "Elasticsearch is unreachable.")
-            return
         except asyncio.CancelledError:
             node.open -= 1
             self._reject(batch, ElasticsearchUnavailable("The gateway is shutting down."))
             raise
+        except Exception:  # refused, timed out, unresolvable, a name IDNA cannot encode, a TLS failure
+            node.open -= 1
+            self._node_failed(node)
+            self._retry_elsewhere(node, batch, "Elasticsearch is unreachable.")
+            return
         self._all.add(connection)
         connection.send(batch, self._timeout)
 
@@ -147,8 +176,9 @@ class PassthroughClient:
             connection.close()
             return
         connection.reused = True
-        if node.waiting:
-            connection.send(node.waiting.popleft(), self._timeout)
+        batch = self._take_waiting(node)
+        if batch is not None:
+            connection.send(batch, self._timeout)
         else:
             node.idle.append(connection)
 
@@ -165,22 +195,25 @@ class PassthroughClient:
                 self._open_connection(node, batch)
                 return
             self._node_failed(node)
-            if isinstance(exc, TimeoutError):
-                self._retry_elsewhere(node, batch, "Elasticsearch did not answer in time.")
-            else:
+            if not isinstance(exc, TimeoutError):
                 self._retry_elsewhere(node, batch, "Elasticsearch closed the connection.")
-        if node.waiting and node.open < MAX_CONNECTIONS:
-            self._dispatch(node.waiting.popleft(), node)
+            elif batch.timed_out:  # a second node did not answer in time either: likely the search itself
+                self._reject(batch, ElasticsearchUnavailable("Elasticsearch did not answer in time."))
+            else:
+                batch.timed_out = True
+                self._retry_elsewhere(node, batch, "Elasticsearch did not answer in time.")
+        if node.waiting and node.open < MAX_CONNECTIONS:  # a slot is free (the node is alive, or it
+            waiting = self._take_waiting(node)  # would have sent its waiting batches elsewhere)
+            if waiting is not None:
+                self._dispatch(waiting, node)
 
     def _node_failed(self, node: Node) -> None:
-        if node.dead_until > asyncio.get_running_loop().time():
-            return  # already known dead (several connections report the same failure)
-        node.mark_dead(asyncio.get_running_loop().time())
-        waiting, node.waiting = list(node.waiting), type(node.waiting)()
-        for batch in waiting:
-            self._dispatch(batch)
-        if self.on_node_failure is not None:
-            self.on_node_failure()
+        now = asyncio.get_running_loop().time()
+        if node.dead_until <= now:  # not already known dead (several connections report one failure)
+            node.mark_dead(now)
+            if self.on_node_failure is not None:
+                self.on_node_failure()
+        self._requeue_waiting(node)
 
     def _retry_elsewhere(self, node: Node, batch: Batch, failure: str) -> None:
         batch.tried.append(node)
@@ -196,10 +229,17 @@ class PassthroughClient:
 
     async def close(self) -> None:
         self._closing = True
-        for task in list(self._tasks):
+        closing = ElasticsearchUnavailable("The gateway is shutting down.")
+        queue, self._queue = self._queue, []
+        self._reject(Batch(queue), closing)
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for connection in list(self._all):
             connection.close()
         self._all.clear()
         for node in self._nodes:
             node.idle.clear()
+            while (batch := self._take_waiting(node)) is not None:
+                self._reject(batch, closing)

@@ -20,6 +20,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from gateway.es.client import SNIFF_MIN_DELAY as MIN_DELAY
 from gateway.es.client import SNIFF_TIMEOUT
 from gateway.es.passthrough import PassthroughClient
+from gateway.settings import valid_host
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def sniffed_urls(info: Any, like: str) -> list[str]:
         host, _, port = (ip_and_port or name).rpartition(":")
         if ip_and_port and name:
             host = name
-        if not port.isdigit() or not host:
+        if not port.isdigit() or not host or not valid_host(host):
             continue
         urls.append(f"{base.scheme}://{host}:{int(port)}{base.path.rstrip('/')}")
     return sorted(set(urls))

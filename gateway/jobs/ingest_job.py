@@ -80,7 +80,10 @@ class HttpSink:
         answered_503: set[int] = set()  # items an attempt may have written without confirming it
         for attempt in range(RETRIES + 1):
             again: list[int] = []
-            for failure in await self._post(kind, action, [items[i] for i in pending]):
+            failures, request_503 = await self._post(kind, action, [items[i] for i in pending])
+            if request_503:  # a whole request answered 503 before: any item of it may have been written
+                answered_503.update(pending)
+            for failure in failures:
                 position = pending[failure.item]
                 failure = final_failure(action, replace(failure, item=position), position in answered_503)
                 if failure.status in RETRY_ITEM_STATUSES and attempt < RETRIES:
@@ -95,23 +98,29 @@ class HttpSink:
             pending = again
         return sorted(final, key=lambda f: f.item)
 
-    async def _post(self, kind: EntityKind, action: Action, items: list[dict[str, str]]) -> list[ItemFailure]:
-        """One batch, repeated while the whole request is answered 429/502/503/504; its 207 failures."""
+    async def _post(
+        self, kind: EntityKind, action: Action, items: list[dict[str, str]]
+    ) -> tuple[list[ItemFailure], bool]:
+        """One batch, repeated while the whole request is answered 429/502/503/504: its 207 failures, and
+        whether an earlier attempt was answered 503 (and so may have written some of it)."""
         body = orjson.dumps({"action": action.value, kind.list_key: items})
+        saw_503 = False
         for attempt in range(RETRIES + 1):
             response = await self.client.post(
                 f"/api/ingest/{kind.name}", content=body, headers={"content-type": "application/json"}
             )
             if response.status_code == 200:
-                return []
+                return [], saw_503
             if response.status_code == 207:
-                return [
+                failures = [
                     ItemFailure(e["item"], e.get("id"), e["status"], e["code"], e["reason"])
                     for e in response.json()["errors"]
                 ]
+                return failures, saw_503
             if response.status_code not in RETRY_STATUSES or attempt == RETRIES:
                 tried = f" (after {attempt + 1} attempts)" if attempt else ""
                 raise JobError(f"POST /api/ingest/{kind.name}: {_message(response)}{tried}")
+            saw_503 = saw_503 or response.status_code == 503
             retry_after = response.headers.get("retry-after")
             await asyncio.sleep(retry_delay(attempt, self.backoff, retry_after, self.max_retry_after))
         raise AssertionError("unreachable")

@@ -119,17 +119,20 @@ def _lost_a_node(info: Any) -> bool:
     return any(kind in _NODE_LOSS for kind in _error_types(info))
 
 
-def _error_types(node: Any) -> Iterator[str]:
-    """Every ``type`` in an Elasticsearch error body (root causes, shard failures, caused_by chains)."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _error_types(item)
-    elif isinstance(node, dict):
-        if isinstance(node.get("type"), str):
-            yield node["type"]
-        for value in node.values():
-            if isinstance(value, dict | list):
-                yield from _error_types(value)
+def _error_types(body: Any) -> Iterator[str]:
+    """Every ``type`` in an Elasticsearch error body (root causes, shard failures, caused_by chains).
+
+    Walked with an explicit stack: a body nested deeper than Python's recursion limit is still only data.
+    """
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("type"), str):
+                yield node["type"]
+            stack.extend(value for value in node.values() if isinstance(value, dict | list))
 
 
 def _decode(raw: bytes) -> Any:

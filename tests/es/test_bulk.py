@@ -206,6 +206,7 @@ def _item(status: int, shards: dict[str, int] | None = None, **extra: Any) -> di
         (_item(201, {"total": 2, "successful": 2}), "all", 201),
         (_item(201, {"total": 1, "successful": 0}), 1, 503),
         (_item(201), 1, 503),  # no _shards: nothing shows the item written
+        ({"update": {"status": 200, "result": "noop", "_shards": {"total": 0, "successful": 0}}}, 2, 200),
         (_item(404, {"total": 1, "successful": 1}), 1, 404),  # a delete that found nothing
         (_item(409, error={"type": "version_conflict_engine_exception", "reason": "exists"}), 2, 409),
     ],

@@ -160,6 +160,81 @@ def test_when_every_node_is_down_each_search_fails_promptly_with_unavailable() -
     assert all("unreachable" in str(r) for r in results)
 
 
+def test_a_search_no_node_answers_in_time_fails_after_two_nodes_not_all() -> None:
+    """A timeout may be the search itself (an expensive query): it is sent to one more node, no further."""
+    ports = [free_port() for _ in range(3)]
+
+    async def run() -> tuple[BaseException | None, int]:
+        relays = [Relay("http://127.0.0.1:9", port, "hang") for port in ports]
+        async with contextlib.AsyncExitStack() as stack:
+            for relay in relays:
+                await stack.enter_async_context(relay)
+            client = await stack.enter_async_context(
+                _client(",".join(f"http://127.0.0.1:{p}" for p in ports), 1)
+            )
+            try:
+                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 10)
+            except ElasticsearchUnavailable as exc:
+                return exc, sum(relay.connections for relay in relays)
+        return None, sum(relay.connections for relay in relays)
+
+    error, connections = asyncio.run(run())
+    assert error is not None and "in time" in str(error)
+    assert connections == 2
+
+
+def test_when_every_node_is_known_dead_a_search_tries_one_not_each() -> None:
+    ports = [free_port() for _ in range(3)]
+
+    async def run() -> tuple[int, int]:
+        relays = [Relay("http://127.0.0.1:9", port, "drop") for port in ports]
+        async with contextlib.AsyncExitStack() as stack:
+            for relay in relays:
+                await stack.enter_async_context(relay)
+            client = await stack.enter_async_context(
+                _client(",".join(f"http://127.0.0.1:{p}" for p in ports))
+            )
+            with pytest.raises(ElasticsearchUnavailable):
+                await client.post(f"/{INDEX}/_search", BODY)  # finds out: every node drops it
+            first = sum(relay.connections for relay in relays)
+            with pytest.raises(ElasticsearchUnavailable):
+                await client.post(f"/{INDEX}/_search", BODY)
+            return first, sum(relay.connections for relay in relays) - first
+
+    first, second = asyncio.run(run())
+    assert (first, second) == (3, 1)
+
+
+def test_a_node_whose_name_cannot_be_encoded_fails_over_instead_of_hanging(es_url: str) -> None:
+    """Sniffed addresses come from the cluster; a name the resolver refuses is just an unreachable node."""
+
+    async def run() -> tuple[list[int], BaseException | None]:
+        async with _client(es_url) as client:
+            client.set_nodes([f"http://{'x' * 64}.example:9200", es_url])
+            statuses = await asyncio.wait_for(_statuses(client, 6), 10)
+            client.set_nodes([f"http://{'x' * 64}.example:9200"])
+            try:
+                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 10)
+            except ElasticsearchUnavailable as exc:
+                return statuses, exc
+            return statuses, None
+
+    statuses, error = asyncio.run(run())
+    assert statuses == [200] * 6
+    assert isinstance(error, ElasticsearchUnavailable)
+
+
+def test_searches_still_queued_when_the_client_closes_are_answered(es_url: str) -> None:
+    async def run() -> BaseException | object:
+        client = PassthroughClient(make_settings(es_url=es_url))
+        queued = asyncio.ensure_future(client.post(f"/{INDEX}/_search", BODY))
+        await asyncio.sleep(0)  # queued for the next loop iteration, not sent yet
+        await client.close()
+        return (await asyncio.gather(queued, return_exceptions=True))[0]
+
+    assert isinstance(asyncio.run(run()), ElasticsearchUnavailable)
+
+
 def test_sniffing_replaces_the_configured_nodes_with_the_cluster_s(es_url: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     settings = make_settings(es_url=f"{dead},{es_url}", es_sniff=True)

@@ -73,3 +73,10 @@ def _shard_failure(kind: str) -> dict[str, object]:
 def test_only_searches_that_lost_a_node_mid_way_are_sent_again(kind: str, retried: bool) -> None:
     assert _lost_a_node(_shard_failure(kind)) is retried
     assert _lost_a_node(None) is False and _lost_a_node({"error": "x"}) is False
+
+
+def test_a_deeply_nested_failure_body_is_walked_without_recursion() -> None:
+    body: dict[str, object] = {"type": "node_disconnected_exception"}
+    for _ in range(5000):
+        body = {"caused_by": body}
+    assert _lost_a_node({"error": body}) is True

@@ -157,6 +157,13 @@ def test_same_item_twice_in_one_batch_is_applied_in_order(
     assert [(e["item"], e["code"]) for e in response.json()["errors"]] == [(1, "conflict")]
 
 
+def test_an_upsert_that_changes_nothing_is_ok(client: TestClient, key: str, es: Elasticsearch) -> None:
+    """The same row twice in one batch: the second update is Elasticsearch's no-op (no copy writes)."""
+    item = SAMPLES["identities"]
+    response = ingest(client, key, "identities", "upsert", [item, item])
+    assert (response.status_code, response.json()) == (200, {"message": "ok"})
+
+
 @pytest.mark.parametrize(
     ("item", "message"),
     [
