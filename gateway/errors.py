@@ -53,6 +53,12 @@ class NotFound(GatewayError):
     code = "not_found"
 
 
+class Conflict(GatewayError):
+    """Refused because of the current state (another run holds the lease, a run that is not live)."""
+
+    code = "conflict"
+
+
 class TooManyAttempts(GatewayError):
     """Refused until ``retry_after`` seconds have passed (login throttling)."""
 

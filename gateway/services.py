@@ -32,6 +32,8 @@ from gateway.es.client import build_client
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer
 from gateway.es.templates import Template, apply_templates
+from gateway.ingest.leases import SyncLeases
+from gateway.ingest.sync import SyncService
 from gateway.ingest.writer import Ingestor
 from gateway.settings import Settings
 
@@ -51,6 +53,7 @@ class Services:
     keys: ApiKeys
     callers: CallerCheck
     ingestor: Ingestor
+    sync: SyncService
     sniffer: NodeSniffer | None = None
     set_up: bool = False
     _set_up_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -138,6 +141,14 @@ def build_services(
         keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock),
         callers=CallerCheck(verifier, authenticator, tenant_id),
         ingestor=Ingestor(es, settings.tenant_name, policy=ingest_policy(settings)),
+        sync=SyncService(
+            es,
+            settings.tenant_name,
+            settings.datasource_index,
+            SyncLeases(es, clock, settings.sync_lease_seconds),
+            settings.sync_max_delete_share,
+            ingest_policy(settings),
+        ),
     )
 
 

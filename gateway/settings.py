@@ -192,6 +192,22 @@ class Settings(BaseSettings):
             "and must have written an item before it is reported ok."
         ),
     )
+    sync_lease_seconds: float = Field(
+        300.0,
+        ge=1,
+        le=86_400,
+        alias="GATEWAY_SYNC_LEASE_SECONDS",
+        description="How long a sync run's lease on its data source lasts unless renewed (jobs renew it).",
+    )
+    sync_max_delete_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        alias="GATEWAY_SYNC_MAX_DELETE_SHARE",
+        description=(
+            "Largest share of a data source's entities of one type a full sync may delete without force."
+        ),
+    )
     data_root: Path = Field(
         bundled_dir("seed"),
         alias="GATEWAY_DATA_ROOT",

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from gateway.errors import (
+    Conflict,
     ElasticsearchUnavailable,
     GatewayError,
     InvalidInput,
@@ -39,6 +40,7 @@ STATUS: tuple[tuple[type[GatewayError], int], ...] = (
     (NotAuthenticated, 401),
     (NotPermitted, 403),
     (NotFound, 404),
+    (Conflict, 409),
     (TooManyAttempts, 429),
     (Unavailable, 503),
 )

@@ -8,6 +8,10 @@ The one write path for base entities: ``POST /api/ingest/<entity>`` and the CSV 
 - ``upsert`` → ``update`` with ``doc`` and ``upsert``: fields are merged, ``metadata.created`` is kept,
 - ``delete`` → ``delete`` (a missing entity is reported as not found).
 
+A batch may carry a sync run (``RunStamp``): every entity it writes then records the data source and
+the run in ``metadata.datasourceId`` and ``metadata.syncRun``, and an entity the batch creates also gets
+``metadata.createdInRun`` (``gateway.ingest.sync`` counts and sweeps by these).
+
 Invalid items are reported with their position and never sent; valid ones in the same batch still are.
 An item counts as written only when Elasticsearch acknowledged it on the configured number of shard copies
 (``gateway.es.bulk``); anything Elasticsearch could not write now is reported 503 ``unavailable``.
@@ -77,11 +81,43 @@ class IngestReport:
         }
 
 
+@dataclass(frozen=True)
+class RunStamp:
+    """The sync run a write belongs to: the data source it read, and the run's id."""
+
+    datasource_id: str
+    run_id: str
+
+    def metadata(self, created: bool) -> dict[str, str]:
+        stamp = {"datasourceId": self.datasource_id, "syncRun": self.run_id}
+        return {**stamp, "createdInRun": self.run_id} if created else stamp
+
+
+RUN_FIELDS = ("datasourceId", "syncRun")
+MAX_RUN_FIELD_LENGTH = 512
+
+
+def parse_run(payload: Mapping[str, Any]) -> RunStamp | None:
+    """The optional run context of an envelope: ``datasourceId`` and ``syncRun``, both or neither."""
+    given = [name for name in RUN_FIELDS if name in payload]
+    if not given:
+        return None
+    if len(given) != len(RUN_FIELDS):
+        raise InvalidInput("datasourceId and syncRun go together")
+    values = [payload[name] for name in RUN_FIELDS]
+    if not all(isinstance(v, str) and v.strip() and len(v) <= MAX_RUN_FIELD_LENGTH for v in values):
+        raise InvalidInput(
+            f"datasourceId and syncRun must be non-blank strings of at most {MAX_RUN_FIELD_LENGTH}"
+        )
+    return RunStamp(values[0], values[1])
+
+
 def parse_batch(kind: EntityKind, payload: Any, max_items: int) -> tuple[Action, list[Any]]:
-    """Check the envelope ``{"action", "<list key>": [...]}``; items are checked one by one later."""
+    """Check the envelope ``{"action", "<list key>": [...]}`` (optionally with ``datasourceId`` and
+    ``syncRun``, see ``parse_run``); items are checked one by one later."""
     if not isinstance(payload, dict):
         raise InvalidInput(f'the body must be a JSON object {{"action", "{kind.list_key}"}}')
-    unknown = sorted(set(payload) - {"action", kind.list_key})
+    unknown = sorted(set(payload) - {"action", kind.list_key, *RUN_FIELDS})
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(unknown)}")
     try:
@@ -139,25 +175,37 @@ class Ingestor:
         self.context_id = context_id
 
     def operation(
-        self, kind: EntityKind, action: Action, ids: dict[str, str], item: Mapping[str, Any], now: str
+        self,
+        kind: EntityKind,
+        action: Action,
+        ids: dict[str, str],
+        item: Mapping[str, Any],
+        now: str,
+        run: RunStamp | None = None,
     ) -> BulkOp:
         meta: dict[str, Any] = {"_index": kind.index(self.tenant_name), "_id": entity_id(kind, ids)}
         if action is Action.DELETE:
             return BulkOp(orjson.dumps({"delete": meta}))
         if action is Action.CREATE:
-            document = {**item, "metadata": self._metadata(kind, ids, now)}
+            document = {**item, "metadata": self._metadata(kind, ids, now, run)}
             return BulkOp(orjson.dumps({"create": meta}), orjson.dumps(document))
         meta["retry_on_conflict"] = 3
-        body: dict[str, Any] = {"doc": {**item, "metadata": {"updated": now}}}
+        changed = {"updated": now, **(run.metadata(created=False) if run else {})}
+        body: dict[str, Any] = {"doc": {**item, "metadata": changed}}
         if action is Action.UPSERT:
-            body["upsert"] = {**item, "metadata": self._metadata(kind, ids, now)}
+            body["upsert"] = {**item, "metadata": self._metadata(kind, ids, now, run)}
         return BulkOp(orjson.dumps({"update": meta}), orjson.dumps(body))
 
-    def _metadata(self, kind: EntityKind, ids: dict[str, str], now: str) -> dict[str, str]:
-        return entity_metadata(kind, primary_key(kind, ids), self.tenant_name, self.context_id, now)
+    def _metadata(
+        self, kind: EntityKind, ids: dict[str, str], now: str, run: RunStamp | None
+    ) -> dict[str, str]:
+        metadata = entity_metadata(kind, primary_key(kind, ids), self.tenant_name, self.context_id, now)
+        return {**metadata, **run.metadata(created=True)} if run else metadata
 
-    async def ingest(self, kind: EntityKind, action: Action, items: Sequence[Any]) -> IngestReport:
-        """Write what is valid; report every item that was not written, in batch order."""
+    async def ingest(
+        self, kind: EntityKind, action: Action, items: Sequence[Any], run: RunStamp | None = None
+    ) -> IngestReport:
+        """Write what is valid, stamped with ``run`` when given; report every item not written, in order."""
         now = utc_now()
         report = IngestReport(received=len(items))
         ops: list[BulkOp] = []
@@ -168,7 +216,7 @@ class Ingestor:
             except InvalidItem as exc:
                 report.failures.append(ItemFailure(position, None, 400, "invalid_item", str(exc)))
                 continue
-            ops.append(self.operation(kind, action, ids, item, now))
+            ops.append(self.operation(kind, action, ids, item, now, run))
             sent.append((position, ids))
         if ops:
             outcomes = await bulk_write(self.es, ops, self.policy)

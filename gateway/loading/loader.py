@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
-from gateway.ingest.writer import Action, Ingestor, ItemFailure
+from gateway.ingest.writer import Action, Ingestor, ItemFailure, RunStamp
 
 DEFAULT_BATCH_SIZE = 2000
 MAX_KEPT_ERRORS = 1000
@@ -88,13 +88,14 @@ class EntitySink(Protocol):
 
 
 class IngestorSink:
-    """Writes straight through the gateway's ingest code path (no HTTP)."""
+    """Writes straight through the gateway's ingest code path (no HTTP), stamped with ``run`` if given."""
 
-    def __init__(self, ingestor: Ingestor) -> None:
+    def __init__(self, ingestor: Ingestor, run: RunStamp | None = None) -> None:
         self.ingestor = ingestor
+        self.run = run
 
     async def write(self, kind: EntityKind, action: Action, items: list[dict[str, str]]) -> list[ItemFailure]:
-        return (await self.ingestor.ingest(kind, action, items)).failures
+        return (await self.ingestor.ingest(kind, action, items, self.run)).failures
 
 
 def read_rows(

@@ -4,7 +4,9 @@
   like the original product's (SPEC §5), ``_id`` = ``sha512("<branch>_<primaryKey>")``.
 - ``seed/mappings.json``: attribute mappings between data-source entities and base entities.
 - Entity CSV files: those named by the ``entityTypes`` URIs of every active CSV data source, resolved
-  under the data root and written through the ingest code path (``gateway.loading.loader``).
+  under the data root and written through the ingest code path (``gateway.loading.loader``), stamped
+  with that data source and a seed run id (``seed-<uuid>``), so a later full sync of the data source
+  treats them as its own.
 
 Everything is idempotent and streamed; bad rows are reported with file and line and do not stop the good
 ones. Only ``gateway up`` creates the demo admin.
@@ -16,6 +18,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.bundled import bundled_dir
 from gateway.es.bulk import BulkOp, bulk_write, ingest_policy
 from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
-from gateway.ingest.writer import Ingestor
+from gateway.ingest.writer import Ingestor, RunStamp
 from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
 from gateway.settings import Settings
 
@@ -249,12 +252,12 @@ async def load_seed(
         await load_mappings(es, mappings, settings.mappings_index, settings.tenant_name),
     ]
     ingestor = Ingestor(es, settings.tenant_name, policy=ingest_policy(settings), context_id="seed")
-    sink = IngestorSink(ingestor)
     for item in read_datasources(datasources, settings.tenant_name):
         if isinstance(item, RowError):
             continue  # already reported above
         document = item[1]
         if document["isActive"] and "csv" in document["connectionSettings"]:
+            sink = IngestorSink(ingestor, RunStamp(document["datasource_id"], f"seed-{uuid.uuid4()}"))
             reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
     for kind in ENTITY_KINDS.values():
         await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)

@@ -25,7 +25,7 @@ CALLER: Requirements = [
     {"AdminBearer": []},
 ]
 ADMIN_STATUSES = {200, 400, 401, 403, 503}
-WRITE_STATUSES = {200, 207, 400, 401, 403, 413, 503}
+WRITE_STATUSES = {200, 207, 400, 401, 403, 409, 413, 503}
 
 OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("get", "/health-check", PUBLIC, {200}),
@@ -51,6 +51,11 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("post", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 413, 503}),
     ("get", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 503}),
     ("post", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 413, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/start", CALLER, {200, 400, 401, 403, 404, 409, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/renew", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/finish", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/abort", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/check", CALLER, {200, 400, 401, 403, 404, 413, 503}),
 ]
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 

@@ -22,7 +22,7 @@ from gateway.ingest.catalog import (
     parse_filter,
 )
 from gateway.ingest.entities import APPLICATIONS, ASSIGNMENTS, ENTITLEMENTS, IDENTITIES, EntityKind
-from gateway.ingest.writer import Action, parse_batch
+from gateway.ingest.writer import RUN_FIELDS, Action, parse_batch, parse_run
 from gateway.services import Services
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
@@ -85,6 +85,13 @@ DURABILITY = (
 CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
 
 
+RUN_FIELD_TEXTS = (
+    "With `syncRun`: the data source a sync run reads (see `/api/ingest/sync/{datasourceId}/start`).",
+    "With `datasourceId`: the `runId` of that run, which must hold the data source's lease (else 409). "
+    "Every entity written records both in `metadata.datasourceId` and `metadata.syncRun`.",
+)
+
+
 def _request_schema(kind: EntityKind) -> dict[str, Any]:
     item = {
         "type": "object",
@@ -99,6 +106,10 @@ def _request_schema(kind: EntityKind) -> dict[str, Any]:
         "properties": {
             "action": {"type": "string", "enum": [a.value for a in Action]},
             kind.list_key: {"type": "array", "minItems": 1, "items": item},
+            **{
+                name: {"type": "string", "minLength": 1, "maxLength": 512, "description": text}
+                for name, text in zip(RUN_FIELDS, RUN_FIELD_TEXTS, strict=True)
+            },
         },
     }
 
@@ -137,11 +148,13 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
                 400,
                 401,
                 403,
+                409,
                 413,
                 503,
                 described={
                     **CALLER_ERRORS,
                     400: "Malformed body, unknown fields or action, empty batch",
+                    409: "`syncRun` does not hold the data source's lease (ended, expired or taken over)",
                     413: "Too many items or too large a body",
                     503: "Elasticsearch unreachable or timed out: no item acknowledged; repeat the whole "
                     "batch after Retry-After",
@@ -156,7 +169,10 @@ async def _ingest(
 ) -> Response:
     payload = await read_json(request, services.settings.ingest_max_body_bytes)
     action, items = parse_batch(kind, payload, services.settings.ingest_max_items)
-    report = await services.ingestor.ingest(kind, action, items)
+    run = parse_run(payload)
+    if run is not None:
+        await services.sync.check_write(run)
+    report = await services.ingestor.ingest(kind, action, items, run)
     outcomes = Counter(failure.code for failure in report.failures)
     outcomes["written"] = report.succeeded
     recorder.count_items(kind.name, action.value, outcomes)

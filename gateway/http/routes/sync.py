@@ -1,0 +1,238 @@
+"""``/api/ingest/sync/{datasourceId}/*``: the sync runs of a data source (lease, counts, full-sync deletes).
+
+A job starts a run (``start``: the data source's lease and a ``runId``), writes its rows through
+``/api/ingest/<entity>`` with ``datasourceId`` and ``syncRun`` in the envelope, renews the lease while it
+runs, then ends the run with ``finish`` (counts; for a full sync, the deletes) or ``abort`` (nothing
+deleted). ``check`` answers a dry run: which entities a full sync that read a given set of keys would
+delete. The bounds are in ``gateway.ingest.sync`` and docs/security.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.auth.callers import Caller
+from gateway.http.bodies import read_json
+from gateway.http.deps import CallerDep, ServicesDep
+from gateway.http.openapi import CALLER_SECURITY, errors, secured
+from gateway.ingest.catalog import parse_filter
+from gateway.ingest.entities import ENTITY_KINDS
+from gateway.ingest.leases import MAX_DATASOURCE_ID_LENGTH
+
+router = APIRouter(prefix="/api/ingest/sync", tags=["sync"])
+M = TypeVar("M", bound=BaseModel)
+
+BODY_LIMIT = 64 * 1024
+Id = Annotated[str, Field(min_length=1, max_length=512)]
+EntityName = Literal["applications", "entitlements", "identities", "assignments"]
+DatasourceId = Annotated[str, Path(alias="datasourceId", min_length=1, max_length=MAX_DATASOURCE_ID_LENGTH)]
+CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
+
+
+class RunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runId: Id
+
+
+class FinishBody(RunBody):
+    mode: Literal["full", "incremental"] = Field(
+        description="`full` deletes what left the source (of the `complete` types); "
+        "`incremental` never deletes."
+    )
+    complete: list[EntityName] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Entity types whose every row the run read and wrote (full mode only deletes these).",
+    )
+    force: bool = Field(False, description="Delete even beyond GATEWAY_SYNC_MAX_DELETE_SHARE.")
+
+
+class AbortBody(RunBody):
+    reason: str = Field(max_length=2000, description="Why the run stops; logged.")
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity: EntityName
+    after: Id | None = Field(
+        None, description="Exclusive lower bound of the key range (none: from the start)."
+    )
+    through: Id | None = Field(None, description="Inclusive upper bound of the key range (none: to the end).")
+    keys: list[Annotated[str, Field(max_length=1024)]] = Field(
+        max_length=10_000, description="The primary keys the source holds in that range."
+    )
+
+
+class LeaseOut(BaseModel):
+    runId: str
+    started: str
+    expires: str
+
+
+class Counts(BaseModel):
+    created: int
+    updated: int
+    deleted: int
+
+
+class FinishOut(BaseModel):
+    runId: str
+    mode: Literal["full", "incremental"]
+    entities: dict[str, Counts]
+
+
+class AbortOut(BaseModel):
+    runId: str
+    message: str
+
+
+class CheckOut(BaseModel):
+    count: int = Field(description="How many entities of the range a full sync would delete.")
+    keys: list[str] = Field(description="The first (at most 100) of their primary keys, in key order.")
+
+
+def _doc(
+    summary: str, description: str, body: type[BaseModel] | None, *statuses: int, **described: str
+) -> dict[str, Any]:
+    texts = {
+        **CALLER_ERRORS,
+        400: "Malformed body or data-source id",
+        404: "No such data source",
+        413: "Body too large",
+    }
+    texts.update({int(k[1:]): v for k, v in described.items()})
+    extra: dict[str, Any] = secured(CALLER_SECURITY)
+    if body is not None:
+        schema = {"application/json": {"schema": body.model_json_schema()}}
+        extra = {**extra, "requestBody": {"required": True, "content": schema}}
+        statuses = (*statuses, 413)
+    return {
+        "summary": summary,
+        "description": description,
+        "openapi_extra": extra,
+        "responses": errors(400, 401, 403, *sorted(statuses), 503, described=texts),
+    }
+
+
+def _holder(caller: Caller) -> str:
+    return f"{caller.kind}:{caller.name}"
+
+
+async def _body(request: Request, model: type[M], limit: int = BODY_LIMIT) -> M:
+    return parse_filter(model, await read_json(request, limit))
+
+
+NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or taken over)"
+
+
+@router.post(
+    "/{datasourceId}/start",
+    **_doc(
+        "Start a sync run of a data source",
+        "Takes the data source's lease for `GATEWAY_SYNC_LEASE_SECONDS` and answers the new run's `runId`; "
+        "no body. Writes that carry `datasourceId` and this `syncRun` are accepted while the run holds "
+        "the lease. 409 while another run of the data source holds a live lease (a lease that expired "
+        "is taken over), or when the data source is not active.",
+        None,
+        404,
+        409,
+        s409="Another run of the data source is in progress, or the data source is not active",
+    ),
+)
+async def start(datasource_id: DatasourceId, caller: CallerDep, services: ServicesDep) -> LeaseOut:
+    lease = await services.sync.start(datasource_id, _holder(caller))
+    return LeaseOut(**lease.as_json())
+
+
+@router.post(
+    "/{datasourceId}/renew",
+    **_doc(
+        "Renew a sync run's lease",
+        "Extends the lease of a live run to `GATEWAY_SYNC_LEASE_SECONDS` from now.",
+        RunBody,
+        404,
+        409,
+        s409=NOT_HOLDER,
+    ),
+)
+async def renew(
+    datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
+) -> LeaseOut:
+    body = await _body(request, RunBody)
+    lease = await services.sync.leases.renew(datasource_id, body.runId, _holder(caller))
+    return LeaseOut(**lease.as_json())
+
+
+@router.post(
+    "/{datasourceId}/finish",
+    **_doc(
+        "End a sync run: counts and, for a full sync, delete what left the source",
+        "Counts per entity type what the run created and updated. With `mode` `full`, for each type in "
+        "`complete` it first deletes the entities stamped with this data source but not with this run, "
+        "and with a deleted identity or entitlement the same data source's assignments that refer to it. "
+        "Only while the run holds the lease, only for an active data source with `sync_type` `full` and "
+        "its own entity types, and never more than `GATEWAY_SYNC_MAX_DELETE_SHARE` of a type unless "
+        "`force`. The lease is released in every case; a refused finish (409) deletes nothing.",
+        FinishBody,
+        404,
+        409,
+        s409=NOT_HOLDER + "; or not an active full sync; or more to delete than the configured share",
+    ),
+)
+async def finish(
+    datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
+) -> FinishOut:
+    body = await _body(request, FinishBody)
+    counts = await services.sync.finish(
+        datasource_id,
+        body.runId,
+        full=body.mode == "full",
+        complete=body.complete,
+        force=body.force,
+        holder=_holder(caller),
+    )
+    entities = {name: Counts(**c.as_json()) for name, c in counts.items()}
+    return FinishOut(runId=body.runId, mode=body.mode, entities=entities)
+
+
+@router.post(
+    "/{datasourceId}/abort",
+    **_doc(
+        "Abort a sync run: release the lease, delete nothing",
+        "Ends the run without deleting anything; the reason is logged.",
+        AbortBody,
+        404,
+        409,
+        s409=NOT_HOLDER,
+    ),
+)
+async def abort(
+    datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
+) -> AbortOut:
+    body = await _body(request, AbortBody)
+    await services.sync.abort(datasource_id, body.runId, body.reason)
+    return AbortOut(runId=body.runId, message="sync run aborted; nothing deleted")
+
+
+@router.post(
+    "/{datasourceId}/check",
+    **_doc(
+        "Dry run: what a full sync would delete in a key range",
+        "For one entity type, the data source's entities whose primary key is in `(after, through]` and "
+        "not in `keys`: their count and the first 100 keys. A job sends the sorted keys it read, range "
+        "by range, so the ranges cover every key; nothing is written. Keys longer than 256 characters "
+        "are not compared.",
+        CheckBody,
+        404,
+    ),
+)
+async def check(
+    datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
+) -> CheckOut:
+    body = await _body(request, CheckBody, services.settings.ingest_max_body_bytes)
+    kind = ENTITY_KINDS[body.entity]
+    count, keys = await services.sync.unmatched(datasource_id, kind, body.after, body.through, body.keys)
+    return CheckOut(count=count, keys=keys)
