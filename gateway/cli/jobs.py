@@ -10,7 +10,7 @@ import click
 
 from gateway.cli.common import fail, print_reports, progress_option
 from gateway.ingest.writer import Action
-from gateway.jobs.ingest_job import JobError, run_job
+from gateway.jobs.ingest_job import JobError, JobReport, SyncOptions, run_job
 from gateway.loading.loader import DEFAULT_BATCH_SIZE
 from gateway.settings import Settings
 
@@ -49,6 +49,23 @@ from gateway.settings import Settings
 @click.option(
     "--insecure", "-k", is_flag=True, help="Do not verify the gateway's certificate (like curl -k)."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read the source and print what a full sync would delete; write nothing.",
+)
+@click.option(
+    "--max-bad-rows",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="Largest share of failed rows with which a full sync still deletes what left the source.",
+)
+@click.option(
+    "--force-delete",
+    is_flag=True,
+    help="Delete even more than the gateway's GATEWAY_SYNC_MAX_DELETE_SHARE of an entity type.",
+)
 @progress_option
 def ingest_job(
     datasource_id: str,
@@ -60,12 +77,18 @@ def ingest_job(
     batch_size: int,
     ca_cert: str | None,
     insecure: bool,
+    dry_run: bool,
+    max_bad_rows: float,
+    force_delete: bool,
     progress: bool | None,
 ) -> None:
     """Ingest one CSV data source through the gateway, with a tenant id and an API key only.
 
     Finds the data source with the passthrough search, reads the files its entityTypes point to and
-    pushes them through /api/ingest/* in batches. Exit status 2 when any row failed, 1 on a fatal error.
+    pushes them through /api/ingest/* in batches, as one sync run holding the data source's lease. A
+    full sync then deletes the data source's entities that left the source, unless the read was
+    incomplete or more than --max-bad-rows of the rows failed. Exit status 2 when any row failed or a
+    full sync deleted nothing for that reason, 1 on a fatal error.
     """
     verify: bool | str = False if insecure else (ca_cert or True)
     try:
@@ -80,11 +103,35 @@ def ingest_job(
                 action=Action(action) if action else None,
                 batch_size=batch_size,
                 progress=progress,
+                sync=SyncOptions(dry_run, max_bad_rows, force_delete),
             )
         )
     except JobError as exc:
         fail(str(exc))
     click.echo(f"data source {report.datasource.get('name')} ({datasource_id}):")
     print_reports(report.files)
-    if report.failed:
+    print_sync(report)
+    if report.failed or (report.full and report.not_deleted):
         sys.exit(2)
+
+
+def print_sync(report: JobReport) -> None:
+    """Counts per entity and action, what a dry run would delete, or why nothing was deleted."""
+    for entity, counts in (report.counts or {}).items():
+        if any(counts.values()):
+            click.echo(
+                ", ".join(
+                    [f"{entity}: {counts['created']} created"]
+                    + [f"{counts[a]} {a}" for a in ("updated", "deleted")]
+                )
+            )
+    for entity, gone in (report.would_delete or {}).items():
+        shown = (
+            f": {', '.join(gone.keys)}" + (" ..." if gone.count > len(gone.keys) else "") if gone.keys else ""
+        )
+        click.echo(f"{entity}: {gone.count} would be deleted{shown}")
+    if report.full and report.not_deleted:
+        verb = "would delete" if report.dry_run else "deleted"
+        click.secho(f"full sync: nothing {verb}: {report.not_deleted}", fg="yellow", err=True)
+    elif report.dry_run and not report.full:
+        click.echo(f"dry run: nothing would be deleted (sync_type {report.datasource.get('sync_type')})")

@@ -16,6 +16,7 @@ the report says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ from typing import Any
 import httpx
 import orjson
 
-from gateway.ingest.entities import EntityKind
-from gateway.ingest.writer import Action, ItemFailure
-from gateway.loading.loader import DEFAULT_BATCH_SIZE, FileReport, load_datasource_files
+from gateway.ingest.entities import ENTITY_KINDS, EntityKind
+from gateway.ingest.writer import Action, ItemFailure, RunStamp
+from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
+from gateway.jobs.sync_run import SyncRun, SyncRunError, verdict
+from gateway.loading.loader import DEFAULT_BATCH_SIZE, FileReport, action_for, load_datasource_files
 
 RETRIES = 3
 RETRY_STATUSES = frozenset({429, 502, 503, 504})  # a whole request the gateway could not serve now
@@ -67,11 +70,17 @@ class HttpSink:
     """Sends batches to ``POST /api/ingest/<entity>``; retries what the gateway could not write now."""
 
     def __init__(
-        self, client: httpx.AsyncClient, backoff: float = 1.0, max_retry_after: float = MAX_RETRY_AFTER
+        self,
+        client: httpx.AsyncClient,
+        backoff: float = 1.0,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        run: RunStamp | None = None,
     ) -> None:
         self.client = client
         self.backoff = backoff
         self.max_retry_after = max_retry_after
+        self.run = run  # sent in every envelope: the entities record the data source and the run
+        self.unconfirmed = 0  # items finally answered 429/503: maybe in the source, maybe not written
 
     async def write(self, kind: EntityKind, action: Action, items: list[dict[str, str]]) -> list[ItemFailure]:
         """The items finally not written, by position in ``items``; only retryable items are resent."""
@@ -92,6 +101,7 @@ class HttpSink:
                         answered_503.add(position)
                 else:
                     final.append(failure)
+                    self.unconfirmed += failure.status in RETRY_ITEM_STATUSES
             if not again:
                 break
             await asyncio.sleep(retry_delay(attempt, self.backoff, None))
@@ -103,7 +113,10 @@ class HttpSink:
     ) -> tuple[list[ItemFailure], bool]:
         """One batch, repeated while the whole request is answered 429/502/503/504: its 207 failures, and
         whether an earlier attempt was answered 503 (and so may have written some of it)."""
-        body = orjson.dumps({"action": action.value, kind.list_key: items})
+        envelope: dict[str, Any] = {"action": action.value, kind.list_key: items}
+        if self.run is not None:
+            envelope.update(datasourceId=self.run.datasource_id, syncRun=self.run.run_id)
+        body = orjson.dumps(envelope)
         saw_503 = False
         for attempt in range(RETRIES + 1):
             response = await self.client.post(
@@ -139,10 +152,24 @@ async def find_datasource(client: httpx.AsyncClient, datasource_id: str) -> dict
     return source
 
 
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a run ends: ``max_bad_rows`` (a share of the rows read) bounds a full sync's deletes."""
+
+    dry_run: bool = False
+    max_bad_rows: float = 0.01
+    force_delete: bool = False
+
+
 @dataclass
 class JobReport:
     datasource: dict[str, Any]
     files: list[FileReport] = field(default_factory=list)
+    full: bool = False  # a full sync: what left the source is deleted
+    dry_run: bool = False
+    counts: dict[str, dict[str, int]] | None = None  # per entity: created, updated, deleted
+    not_deleted: str | None = None  # why a full sync deleted nothing
+    would_delete: dict[str, WouldDelete] | None = None  # a dry run's answer
 
     @property
     def failed(self) -> int:
@@ -161,6 +188,7 @@ async def run_job(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool | None = None,
     backoff: float = 1.0,
+    sync: SyncOptions = SyncOptions(),
 ) -> JobReport:
     headers = {"x-tenant-id": tenant_id, "X-API-KEY": api_key}
     try:
@@ -172,14 +200,73 @@ async def run_job(
                 raise JobError(f"data source {datasource.get('name')} is not a CSV data source")
             if not datasource.get("isActive", False):
                 raise JobError(f"data source {datasource.get('name')} is not active")
-            files = await load_datasource_files(
-                HttpSink(client, backoff),
-                datasource,
-                data_root,
-                action=action,
-                batch_size=batch_size,
-                progress=progress,
+            chosen = action or action_for(str(datasource.get("sync_type", "")))
+            report = JobReport(
+                datasource, full=datasource.get("sync_type") == "full" and chosen is Action.UPSERT
             )
-            return JobReport(datasource, files)
+            if sync.dry_run:
+                return await _dry_run(client, report, data_root, chosen, batch_size, progress, sync)
+            run = await SyncRun.start(client, datasource_id)
+            sink = HttpSink(client, backoff, run=None if chosen is Action.DELETE else run.stamp)
+            try:
+                async with run.renewing():
+                    report.files = await load_datasource_files(
+                        sink, datasource, data_root, action=chosen, batch_size=batch_size, progress=progress
+                    )
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    await run.abort(f"the job failed: {type(exc).__name__}: {exc}")
+                raise
+            await _end(run, report, sink, sync)
+            if chosen is Action.DELETE:  # rows named what to delete: nothing was stamped, count them here
+                report.counts = {
+                    f.entity: {"created": 0, "updated": 0, "deleted": f.loaded} for f in report.files
+                }
+            return report
+    except SyncRunError as exc:
+        raise JobError(str(exc)) from exc
     except httpx.HTTPError as exc:
         raise JobError(f"cannot reach the gateway at {base_url}: {type(exc).__name__}: {exc}") from exc
+
+
+async def _end(run: SyncRun, report: JobReport, sink: HttpSink, sync: SyncOptions) -> None:
+    """Finish the run (a full sync deletes only when ``verdict`` allows it), or abort it and say why."""
+    reason = verdict(report.files, sink.unconfirmed, sync.max_bad_rows) if report.full else None
+    if reason is not None:
+        report.not_deleted = reason
+        await run.abort(reason)
+        return
+    complete = [f.entity for f in report.files]
+    try:
+        report.counts = await run.finish(full=report.full, complete=complete, force=sync.force_delete)
+    except SyncRunError as exc:  # refused (too much to delete): the lease is released, nothing deleted
+        report.not_deleted = str(exc)
+
+
+async def _dry_run(
+    client: httpx.AsyncClient,
+    report: JobReport,
+    data_root: Path,
+    action: Action,
+    batch_size: int,
+    progress: bool | None,
+    sync: SyncOptions,
+) -> JobReport:
+    """Read the source, write nothing; for a full sync, ask what its finish would delete."""
+    datasource_id = str(report.datasource["datasource_id"])
+    report.dry_run = True
+    with temporary_directory() as directory:
+        sink = KeySink(Path(directory))
+        try:
+            report.files = await load_datasource_files(
+                sink, report.datasource, data_root, action=action, batch_size=batch_size, progress=progress
+            )
+            report.not_deleted = verdict(report.files, 0, sync.max_bad_rows) if report.full else None
+            if report.full and report.not_deleted is None:
+                report.would_delete = {
+                    f.entity: await would_delete(client, datasource_id, sink, ENTITY_KINDS[f.entity])
+                    for f in report.files
+                }
+        finally:
+            sink.close()
+    return report

@@ -1,0 +1,117 @@
+"""The job's side of a sync run: the lease (renewed while the job writes), and how the run ends.
+
+``verdict`` decides whether a full sync may delete: only after every file was read, no row failed for
+want of Elasticsearch (429/503 after the retries: such a row may be in the source and not written), and
+at most ``max_bad_rows`` of each file's rows were refused. Otherwise the run is aborted, deleting
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from gateway.ingest.writer import RunStamp
+from gateway.loading.loader import FileReport
+
+MIN_RENEW_INTERVAL = 1.0
+FINISH_TIMEOUT = 900.0  # the deletes of a large full sync take a while
+
+
+class SyncRunError(Exception):
+    """The gateway refused a step of the run (another run holds the lease, a refused finish)."""
+
+
+def _error(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        return f"{response.status_code} {error.get('code')}: {error.get('message')}"
+    except (ValueError, AttributeError):
+        return f"{response.status_code}"
+
+
+def file_unread(report: FileReport) -> bool:
+    """A file that could not be read at all: a URI outside the data root, a missing file or header."""
+    return any(error.line <= 1 for error in report.errors)
+
+
+def verdict(files: list[FileReport], unconfirmed: int, max_bad_rows: float) -> str | None:
+    """Why this run must not delete anything, or None when a full sync may."""
+    unread = [f.file for f in files if file_unread(f)]
+    if unread:
+        return f"could not read {', '.join(unread)}"
+    if unconfirmed:
+        return f"{unconfirmed} rows could not be confirmed written (Elasticsearch unavailable)"
+    for f in files:  # per file: a large file's good rows do not hide a small file's bad ones
+        rows = f.loaded + f.failed
+        if rows and f.failed / rows > max_bad_rows:
+            return f"{f.file}: {f.failed} of {rows} rows failed, more than the allowed {max_bad_rows:.2%}"
+    return None
+
+
+class SyncRun:
+    """One run of a data source on the gateway: ``start``, then ``finish`` or ``abort``."""
+
+    def __init__(self, client: httpx.AsyncClient, datasource_id: str, lease: dict[str, Any]) -> None:
+        self.client = client
+        self.datasource_id = datasource_id
+        self.run_id = str(lease["runId"])
+        self.stamp = RunStamp(datasource_id, self.run_id)
+        started = dt.datetime.fromisoformat(str(lease["started"]).replace("Z", "+00:00"))
+        expires = dt.datetime.fromisoformat(str(lease["expires"]).replace("Z", "+00:00"))
+        self.renew_every = max(MIN_RENEW_INTERVAL, (expires - started).total_seconds() / 3)
+        self.renew_error: str | None = None
+
+    @classmethod
+    async def start(cls, client: httpx.AsyncClient, datasource_id: str) -> SyncRun:
+        response = await client.post(f"/api/ingest/sync/{datasource_id}/start")
+        if response.status_code != 200:
+            raise SyncRunError(f"cannot start a sync run: {_error(response)}")
+        return cls(client, datasource_id, response.json())
+
+    async def _post(self, step: str, body: dict[str, Any], seconds: float = 120) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/api/ingest/sync/{self.datasource_id}/{step}",
+            json={"runId": self.run_id, **body},
+            timeout=httpx.Timeout(seconds, connect=10),
+        )
+        if response.status_code != 200:
+            raise SyncRunError(f"{step}: {_error(response)}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                await self._post("renew", {})
+            except (SyncRunError, httpx.HTTPError) as exc:
+                self.renew_error = str(exc)  # the next write is refused (409) and stops the job
+
+    @contextlib.asynccontextmanager
+    async def renewing(self) -> AsyncIterator[None]:
+        """Keep the lease while the block runs."""
+        task = asyncio.create_task(self._renew_forever(), name=f"renew-{self.run_id}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def finish(self, *, full: bool, complete: list[str], force: bool) -> dict[str, dict[str, int]]:
+        body = {
+            "mode": "full" if full else "incremental",
+            "complete": complete if full else [],
+            "force": force,
+        }
+        entities: dict[str, dict[str, int]] = (await self._post("finish", body, FINISH_TIMEOUT))["entities"]
+        return entities
+
+    async def abort(self, reason: str) -> None:
+        await self._post("abort", {"reason": reason[:2000]})
