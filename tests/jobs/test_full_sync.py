@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +40,11 @@ def root(tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def gateway(es: Elasticsearch, es_url: str, tmp_path: Path, root: Path) -> Iterator[GatewayProcess]:
+@contextlib.contextmanager
+def seeded_gateway(es_url: str, state: Path, root: Path, **env: str) -> Iterator[GatewayProcess]:
     """A gateway, and the demo seed loaded from ``root`` the way ``gateway seed load`` does."""
-    shared = {"GATEWAY_ADMIN_USERNAME": ADMIN_USER, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = GatewayProcess(es_url, tmp_path / "gateway", shared)
+    shared = {"GATEWAY_ADMIN_USERNAME": ADMIN_USER, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD, **env}
+    process = GatewayProcess(es_url, state, shared)
     try:
         process.wait_ready()
         settings: Settings = make_settings(es_url=es_url, data_root=root)
@@ -50,6 +52,12 @@ def gateway(es: Elasticsearch, es_url: str, tmp_path: Path, root: Path) -> Itera
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture
+def gateway(es: Elasticsearch, es_url: str, tmp_path: Path, root: Path) -> Iterator[GatewayProcess]:
+    with seeded_gateway(es_url, tmp_path / "gateway", root) as process:
+        yield process
 
 
 def _job(gateway: GatewayProcess, key: str, root: Path, *extra: str) -> tuple[int, str, str]:
@@ -165,3 +173,15 @@ def test_an_incremental_sync_never_deletes(gateway: GatewayProcess, es: Elastics
     assert code == 0, err
     assert "identities: 0 created, 99 updated, 0 deleted" in out
     assert GONE in _keys(es, "identities")
+
+
+def test_the_job_renews_its_lease_while_it_writes(
+    es: Elasticsearch, es_url: str, tmp_path: Path, root: Path
+) -> None:
+    with seeded_gateway(es_url, tmp_path / "gateway", root, GATEWAY_SYNC_LEASE_SECONDS="3") as gateway:
+        _remove_rows(_inputs(root) / "identities.csv", GONE + ",")
+        started = time.monotonic()
+        code, out, err = _job(gateway, gateway.create_api_key(), root, "--batch-size", "2")
+        assert code == 0, err  # a write after an expired lease would have stopped the job (409)
+        assert time.monotonic() - started > 4  # longer than the lease: it was renewed
+        assert "identities: 0 created, 99 updated, 1 deleted" in out
