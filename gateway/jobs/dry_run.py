@@ -50,10 +50,10 @@ class KeySink:
         self.db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", keys)
         return failures
 
-    def sorted_chunks(self, kind: EntityKind) -> Iterator[list[str]]:
+    def sorted_chunks(self, kind: EntityKind, size: int = CHUNK) -> Iterator[list[str]]:
         """The kind's keys in byte order (SQLite's BINARY collation, as Elasticsearch's keyword order)."""
         cursor = self.db.execute("SELECT key FROM keys WHERE kind = ? ORDER BY key", (kind.name,))
-        while rows := cursor.fetchmany(CHUNK):
+        while rows := cursor.fetchmany(size):
             yield [row[0] for row in rows]
 
     def close(self) -> None:
@@ -61,7 +61,7 @@ class KeySink:
 
 
 async def would_delete(
-    client: httpx.AsyncClient, datasource_id: str, sink: KeySink, kind: EntityKind
+    client: httpx.AsyncClient, datasource_id: str, sink: KeySink, kind: EntityKind, chunk: int = CHUNK
 ) -> WouldDelete:
     result = WouldDelete()
 
@@ -75,9 +75,9 @@ async def would_delete(
         result.keys.extend(answer["keys"][: MAX_SHOWN - len(result.keys)])
 
     after: str | None = None
-    for chunk in sink.sorted_chunks(kind):
-        await check(after, chunk[-1], chunk)
-        after = chunk[-1]
+    for keys in sink.sorted_chunks(kind, chunk):
+        await check(after, keys[-1], keys)
+        after = keys[-1]
     await check(after, None, [])
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -14,7 +15,9 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from gateway.ingest.entities import document_id
+from gateway.ingest.entities import IDENTITIES, document_id
+from gateway.ingest.writer import Action
+from gateway.jobs.dry_run import KeySink, WouldDelete, would_delete
 from gateway.loading.seed import SEED_DIR, load_seed
 from gateway.settings import Settings
 from tests.helpers import (
@@ -185,3 +188,25 @@ def test_the_job_renews_its_lease_while_it_writes(
         assert code == 0, err  # a write after an expired lease would have stopped the job (409)
         assert time.monotonic() - started > 4  # longer than the lease: it was renewed
         assert "identities: 0 created, 99 updated, 1 deleted" in out
+
+
+def test_the_dry_run_check_covers_every_key_range(
+    gateway: GatewayProcess, es: Elasticsearch, tmp_path: Path
+) -> None:
+    """Small chunks: the ranges between them, and before the first and after the last, are all checked."""
+    every = sorted(_keys(es, "identities"))
+    missing = [every[0], every[41], every[42], every[-1]]
+    read = [{"usr_id": k} for k in every if k not in missing] + [{"usr_id": "usr-new"}]
+    headers = {"X-API-KEY": gateway.create_api_key(), "x-tenant-id": TEST_TENANT_ID}
+
+    async def run() -> WouldDelete:
+        sink = KeySink(tmp_path)
+        try:
+            await sink.write(IDENTITIES, Action.UPSERT, read)
+            async with httpx.AsyncClient(base_url=gateway.url, headers=headers) as client:
+                return await would_delete(client, SHOWCASE, sink, IDENTITIES, chunk=7)
+        finally:
+            sink.close()
+
+    result = asyncio.run(run())
+    assert (result.count, result.keys) == (4, missing)
