@@ -63,9 +63,9 @@ def with_es(
     return asyncio.run(run())
 
 
-def print_reports(reports: list[FileReport]) -> None:
+def print_reports(reports: list[FileReport], verb: str = "loaded") -> None:
     for report in reports:
-        line = f"{report.entity}: {report.loaded} loaded from {report.file}"
+        line = f"{report.entity}: {report.loaded} {verb} from {report.file}"
         click.echo(line + (f", {report.failed} failed" if report.failed else ""))
         for error in report.errors:
             click.secho(f"  skipped {error}", fg="yellow", err=True)

@@ -109,7 +109,7 @@ def ingest_job(
     except JobError as exc:
         fail(str(exc))
     click.echo(f"data source {report.datasource.get('name')} ({datasource_id}):")
-    print_reports(report.files)
+    print_reports(report.files, "read (dry run)" if report.dry_run else "loaded")
     print_sync(report)
     if report.failed or (report.full and report.not_deleted):
         sys.exit(2)

@@ -109,6 +109,7 @@ def test_a_full_sync_deletes_what_left_the_source_after_seed_load(
 
     code, out, err = _job(gateway, key, root, "--dry-run")
     assert code == 0, err
+    assert "identities: 99 read (dry run) from" in out
     assert f"identities: 1 would be deleted: {GONE}" in out
     assert f"assignments: 1 would be deleted: {dropped_key}" in out
     assert "entitlements: 0 would be deleted" in out
