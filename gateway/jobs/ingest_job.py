@@ -4,6 +4,11 @@ It finds the data source through the passthrough search, reads the CSV files its
 to (resolved under a local data root), pushes them through the HTTP ingest endpoints in batches, and
 reports counts and failed rows by file and line. Nothing here touches Elasticsearch directly.
 
+Each job is one sync run of its data source (``gateway.jobs.sync_run``): it holds the data source's lease
+while it writes, stamps every batch with the run, and ends by finishing the run (counts; a full sync's
+deletes) or, when ``verdict`` finds the read incomplete, by aborting it. ``--dry-run`` writes nothing
+(``gateway.jobs.dry_run``).
+
 What it retries, with exponential back-off and at most ``RETRIES`` times: a whole request answered 429,
 502, 503 or 504 (waiting at least its ``Retry-After``), and the items of a 207 answered 429 or 503 (only
 those items are sent again). Everything else (400, 404, 409) is final and reported by file and line, as
