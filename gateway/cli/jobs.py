@@ -1,8 +1,9 @@
-"""``gateway ingest-job``: ingest one CSV data source through a running gateway, with an API key only."""
+"""``gateway ingest-job``: ingest one data source through a running gateway, with an API key only."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from gateway.ingest.writer import Action
 from gateway.jobs.ingest_job import JobError, JobReport, SyncOptions, run_job
 from gateway.loading.loader import DEFAULT_BATCH_SIZE
 from gateway.settings import Settings
+
+
+def _timestamp(_: click.Context, __: click.Parameter, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO-8601 timestamp: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @click.command("ingest-job")
@@ -44,6 +55,11 @@ from gateway.settings import Settings
     type=click.Choice([a.value for a in Action]),
     help="Override the action [default: from the data source's sync_type: delete → delete, else upsert].",
 )
+@click.option(
+    "--since",
+    callback=_timestamp,
+    help="JDBC only: rows whose updated column is later than this ISO-8601 time (UTC unless it says).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle for the gateway.")
 @click.option(
@@ -74,6 +90,7 @@ def ingest_job(
     api_key: str,
     data_root: Path,
     action: str | None,
+    since: dt.datetime | None,
     batch_size: int,
     ca_cert: str | None,
     insecure: bool,
@@ -82,13 +99,14 @@ def ingest_job(
     force_delete: bool,
     progress: bool | None,
 ) -> None:
-    """Ingest one CSV data source through the gateway, with a tenant id and an API key only.
+    """Ingest one CSV or JDBC data source through the gateway, with a tenant id and an API key only.
 
-    Finds the data source with the passthrough search, reads the files its entityTypes point to and
-    pushes them through /api/ingest/* in batches, as one sync run holding the data source's lease. A
-    full sync then deletes the data source's entities that left the source, unless the read was
-    incomplete or more than --max-bad-rows of the rows failed. Exit status 2 when any row failed or a
-    full sync deleted nothing for that reason, 1 on a fatal error.
+    Finds the data source with the passthrough search, reads the files its entityTypes point to (or runs
+    its queries) and pushes the rows through /api/ingest/* in batches, as one sync run holding the data
+    source's lease. A full sync then deletes the data source's entities that left the source, unless the
+    read was incomplete or more than --max-bad-rows of the rows failed (a run with --since never
+    deletes). Exit status 2 when any row failed or a full sync deleted nothing for that reason, 1 on a
+    fatal error.
     """
     verify: bool | str = False if insecure else (ca_cert or True)
     try:
@@ -104,6 +122,7 @@ def ingest_job(
                 batch_size=batch_size,
                 progress=progress,
                 sync=SyncOptions(dry_run, max_bad_rows, force_delete),
+                since=since,
             )
         )
     except JobError as exc:

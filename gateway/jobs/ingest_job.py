@@ -1,7 +1,8 @@
 """An ingestion job, as the original product's jobs run: with a tenant id and an API key only.
 
 It finds the data source through the passthrough search, reads the CSV files its ``entityTypes`` point
-to (resolved under a local data root), pushes them through the HTTP ingest endpoints in batches, and
+to (resolved under a local data root) or runs its queries against a database (jdbc, see
+``gateway.loading.jdbc``), pushes them through the HTTP ingest endpoints in batches, and
 reports counts and failed rows by file and line. Nothing here touches Elasticsearch directly.
 
 Each job is one sync run of its data source (``gateway.jobs.sync_run``): it holds the data source's lease
@@ -22,6 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,8 @@ from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
 from gateway.jobs.sync_run import SyncRun, SyncRunError, verdict
-from gateway.loading.loader import DEFAULT_BATCH_SIZE, FileReport, action_for, load_datasource_files
+from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError, action_for
+from gateway.loading.sources import load_datasource
 
 RETRIES = 3
 RETRY_STATUSES = frozenset({429, 502, 503, 504})  # a whole request the gateway could not serve now
@@ -194,30 +199,36 @@ async def run_job(
     progress: bool | None = None,
     backoff: float = 1.0,
     sync: SyncOptions = SyncOptions(),
+    since: dt.datetime | None = None,
 ) -> JobReport:
+    """Run one data source's job. ``since`` (jdbc) reads only rows updated later: such a run never deletes."""
     headers = {"x-tenant-id": tenant_id, "X-API-KEY": api_key}
     try:
         async with httpx.AsyncClient(
             base_url=base_url, headers=headers, verify=verify, timeout=httpx.Timeout(120, connect=10)
         ) as client:
             datasource = await find_datasource(client, datasource_id)
-            if "csv" not in (datasource.get("connectionSettings") or {}):
-                raise JobError(f"data source {datasource.get('name')} is not a CSV data source")
             if not datasource.get("isActive", False):
                 raise JobError(f"data source {datasource.get('name')} is not active")
             chosen = action or action_for(str(datasource.get("sync_type", "")))
-            report = JobReport(
-                datasource, full=datasource.get("sync_type") == "full" and chosen is Action.UPSERT
+            full = datasource.get("sync_type") == "full" and chosen is Action.UPSERT and since is None
+            report = JobReport(datasource, full=full)
+            read = functools.partial(
+                load_datasource,
+                datasource=datasource,
+                data_root=data_root,
+                action=chosen,
+                batch_size=batch_size,
+                progress=progress,
+                since=since,
             )
             if sync.dry_run:
-                return await _dry_run(client, report, data_root, chosen, batch_size, progress, sync)
+                return await _dry_run(client, report, read, sync)
             run = await SyncRun.start(client, datasource_id)
             sink = HttpSink(client, backoff, run=None if chosen is Action.DELETE else run.stamp)
             try:
                 async with run.renewing():
-                    report.files = await load_datasource_files(
-                        sink, datasource, data_root, action=chosen, batch_size=batch_size, progress=progress
-                    )
+                    report.files = await read(sink)
             except BaseException as exc:
                 with contextlib.suppress(Exception):
                     await run.abort(f"the job failed: {type(exc).__name__}: {exc}")
@@ -230,6 +241,8 @@ async def run_job(
             return report
     except SyncRunError as exc:
         raise JobError(str(exc)) from exc
+    except SourceError as exc:  # the source could not be read at all: nothing was written, run aborted
+        raise JobError(f"data source {datasource.get('name')}: {exc}") from None
     except httpx.HTTPError as exc:
         raise JobError(f"cannot reach the gateway at {base_url}: {type(exc).__name__}: {exc}") from exc
 
@@ -251,10 +264,7 @@ async def _end(run: SyncRun, report: JobReport, sink: HttpSink, sync: SyncOption
 async def _dry_run(
     client: httpx.AsyncClient,
     report: JobReport,
-    data_root: Path,
-    action: Action,
-    batch_size: int,
-    progress: bool | None,
+    read: Callable[[EntitySink], Awaitable[list[FileReport]]],
     sync: SyncOptions,
 ) -> JobReport:
     """Read the source, write nothing; for a full sync, ask what its finish would delete."""
@@ -263,9 +273,7 @@ async def _dry_run(
     with temporary_directory() as directory:
         sink = KeySink(Path(directory))
         try:
-            report.files = await load_datasource_files(
-                sink, report.datasource, data_root, action=action, batch_size=batch_size, progress=progress
-            )
+            report.files = await read(sink)
             report.not_deleted = verdict(report.files, 0, sync.max_bad_rows) if report.full else None
             if report.full and report.not_deleted is None:
                 report.would_delete = {

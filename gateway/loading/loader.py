@@ -30,6 +30,10 @@ def action_for(sync_type: str) -> Action:
     return Action.DELETE if sync_type == "delete" else Action.UPSERT
 
 
+class SourceError(ValueError):
+    """A data source that cannot be read at all (bad definition, unreachable database): nothing was read."""
+
+
 class UnsafeUri(ValueError):
     """A data-source URI that does not name a file inside the data root."""
 
@@ -150,6 +154,35 @@ def read_rows(
             yield line, dict(zip(header, row, strict=True))
 
 
+class BatchWriter:
+    """Hands batches to a sink, one in flight while the next is read; failures land in the report by line."""
+
+    def __init__(self, sink: EntitySink, kind: EntityKind, action: Action, report: FileReport) -> None:
+        self.sink, self.kind, self.action, self.report = sink, kind, action, report
+        self._in_flight: asyncio.Task[None] | None = None
+
+    async def _write(self, items: list[dict[str, str]], lines: list[int]) -> None:
+        failures = await self.sink.write(self.kind, self.action, items)
+        for failure in failures:
+            message = f"{failure.code}: {failure.reason}"
+            self.report.add_error(RowError(self.report.file, lines[failure.item], message))
+        self.report.loaded += len(items) - len(failures)
+
+    async def submit(self, items: list[dict[str, str]], lines: list[int]) -> None:
+        if self._in_flight is not None:
+            await self._in_flight
+        self._in_flight = asyncio.create_task(self._write(items, lines))
+        await asyncio.sleep(0)  # let the request go out while the next batch is read
+
+    async def finish(self) -> None:
+        if self._in_flight is not None:
+            await self._in_flight
+
+    def cancel(self) -> None:
+        if self._in_flight is not None and not self._in_flight.done():
+            self._in_flight.cancel()
+
+
 async def load_entity_file(
     sink: EntitySink,
     kind: EntityKind,
@@ -170,21 +203,7 @@ async def load_entity_file(
         disable=None if progress is None else not progress,
         leave=False,
     )
-    in_flight: asyncio.Task[None] | None = None
-
-    async def write(items: list[dict[str, str]], lines: list[int]) -> None:
-        failures = await sink.write(kind, action, items)
-        for failure in failures:
-            report.add_error(RowError(report.file, lines[failure.item], f"{failure.code}: {failure.reason}"))
-        report.loaded += len(items) - len(failures)
-
-    async def submit(items: list[dict[str, str]], lines: list[int]) -> None:
-        nonlocal in_flight
-        if in_flight is not None:
-            await in_flight
-        in_flight = asyncio.create_task(write(items, lines))
-        await asyncio.sleep(0)  # let the request go out while the next batch is read
-
+    writer = BatchWriter(sink, kind, action, report)
     try:
         items: list[dict[str, str]] = []
         lines: list[int] = []
@@ -195,15 +214,13 @@ async def load_entity_file(
             lines.append(entry[0])
             items.append(entry[1])
             if len(items) >= batch_size:
-                await submit(items, lines)
+                await writer.submit(items, lines)
                 items, lines = [], []
         if items:
-            await submit(items, lines)
-        if in_flight is not None:
-            await in_flight
+            await writer.submit(items, lines)
+        await writer.finish()
     finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+        writer.cancel()
         bar.close()
     return report
 
