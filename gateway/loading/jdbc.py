@@ -118,21 +118,29 @@ async def _stream(
     streaming = conn.execution_options(stream_results=True, yield_per=batch_size)
     result = await asyncio.to_thread(streaming.execute, text(sql), params)
     number = 0
-    while rows := await asyncio.to_thread(result.fetchmany, batch_size):
-        items: list[dict[str, str]] = []
-        lines: list[int] = []
-        for row in rows:
-            number += 1
-            try:
-                items.append({name: _text(value) for name, value in zip(columns, row, strict=True)})
-            except UnicodeDecodeError:
-                writer.report.add_error(RowError(writer.report.file, number, "not valid UTF-8"))
-                continue
-            lines.append(number)
-        bar.update(len(rows))
-        if items:
-            await writer.submit(items, lines)
-    await writer.finish()
+    try:
+        while rows := await asyncio.to_thread(result.fetchmany, batch_size):
+            items: list[dict[str, str]] = []
+            lines: list[int] = []
+            for row in rows:
+                number += 1
+                try:
+                    items.append(
+                        {
+                            name: value if type(value) is str else _text(value)
+                            for name, value in zip(columns, row, strict=True)
+                        }
+                    )
+                except UnicodeDecodeError:
+                    writer.report.add_error(RowError(writer.report.file, number, "not valid UTF-8"))
+                    continue
+                lines.append(number)
+            bar.update(len(rows))
+            if items:
+                await writer.submit(items, lines)
+        await writer.finish()
+    finally:
+        await asyncio.to_thread(result.close)
 
 
 async def load_jdbc_datasource(
