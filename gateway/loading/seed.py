@@ -7,6 +7,7 @@
   under the data root and written through the ingest code path (``gateway.loading.loader``), stamped
   with that data source and a seed run id (``seed-<uuid>``), so a later full sync of the data source
   treats them as its own.
+- The showcase SQLite database (``gateway.loading.showcase_db``) that the JDBC showcase data source reads.
 
 Everything is idempotent and streamed; bad rows are reported with file and line and do not stop the good
 ones. Only ``gateway up`` creates the demo admin.
@@ -33,6 +34,7 @@ from gateway.es.bulk import BulkOp, bulk_write, ingest_policy
 from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
 from gateway.ingest.writer import Ingestor, RunStamp
 from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
+from gateway.loading.showcase_db import build_showcase_database
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ DATASOURCE_COLUMNS = (
     *ENTITIES,
     "created",
 )
+CONNECTION_SETTINGS = "connection_settings"  # optional column: the connectionSettings object, as JSON
 
 
 class SeedRowError(ValueError):
@@ -69,8 +72,19 @@ def _boolean(value: str) -> bool:
     return lowered == "true"
 
 
+def _connection_settings(value: str) -> dict[str, Any]:
+    try:
+        settings = json.loads(value) if value.strip() else {}
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise SeedRowError(f"{CONNECTION_SETTINGS} must be a JSON object")
+    return settings
+
+
 def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]:
-    """One CSV row → the data-source document, in the original's key order."""
+    """One CSV row → the data-source document, in the original's key order (a jdbc row's entity columns
+    hold SQL queries, ``{"query": ...}``; every other row's hold URIs)."""
     ds_id = row["datasource_id"].strip()
     if not ds_id or not row["name"].strip():
         raise SeedRowError("datasource_id and name are required")
@@ -83,6 +97,7 @@ def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]
     except ValueError as exc:
         raise SeedRowError(f"created is not an ISO-8601 time: {row['created']!r}") from exc
     prefix = f"/autoid/system/datasources/{ds_id}"
+    kind, settings = row["connection_type"], _connection_settings(row.get(CONNECTION_SETTINGS) or "")
     return {
         "datasource_id": ds_id,
         "name": row["name"].strip(),
@@ -90,11 +105,11 @@ def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]
         "icon": row["icon"].strip(),
         "isActive": _boolean(row["is_active"]),
         "entityTypes": {
-            f"{prefix}/{entity}": {"uri": {"file": row[entity].strip()}}
+            f"{prefix}/{entity}": {"query": v} if kind == "jdbc" else {"uri": {"file": v}}
             for entity in ENTITIES
-            if row[entity].strip()
+            if (v := row[entity].strip())
         },
-        "connectionSettings": {row["connection_type"]: {}},
+        "connectionSettings": {kind: settings},
         "metadata": {
             "contextId": "scripts",
             "entityType": "/common/datasources",
@@ -246,7 +261,8 @@ async def load_seed(
     mappings: Path = MAPPINGS_FILE,
     progress: bool | None = None,
 ) -> list[FileReport]:
-    """Data sources, mappings, and the entity files of every active CSV data source (idempotent)."""
+    """Data sources, mappings, the entity files of every active CSV data source (idempotent), and the
+    showcase SQLite database that the JDBC data source reads (rebuilt; not loaded here)."""
     reports = [
         await load_datasources(es, datasources, settings.datasource_index, settings.tenant_name),
         await load_mappings(es, mappings, settings.mappings_index, settings.tenant_name),
@@ -261,7 +277,8 @@ async def load_seed(
             reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
     for kind in ENTITY_KINDS.values():
         await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)
-    return reports
+    built = build_showcase_database(settings.data_root)
+    return reports + ([built] if built else [])
 
 
 async def ensure_demo_admin(es: AsyncElasticsearch, admin_group: str) -> bool:

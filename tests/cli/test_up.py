@@ -16,7 +16,7 @@ import httpx
 
 from gateway.es import embedded
 from gateway.ingest.entities import document_id
-from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID, free_port, showcase_datasource
+from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID, free_port, run_cli, showcase_datasource
 from tests.http.routes.test_search import BROWSER_HEADERS
 
 
@@ -65,7 +65,15 @@ def _documented_walk_through(base: str) -> None:
         )
         assert people.json() == {"message": "ok"}  # an update succeeds only on an existing identity
         sources = client.get("/api/ingest/datasources", params={"isActive": "true"}, headers=ingest_headers)
-        assert len(sources.json()) == 3
+        assert len(sources.json()) == 4
+    # the README's JDBC job: the seed's SQLite database, built by the seed load, read through the gateway
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_DATA_ROOT"}
+    env.update(INGEST_API_KEY=key, TENANT_ID=TEST_TENANT_ID)
+    showcase_jdbc = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
+    job = run_cli("ingest-job", "--datasource", showcase_jdbc, "--url", base, "--insecure", env=env)
+    assert job.returncode == 0, job.stderr
+    assert "identities: 100 loaded from jdbc:identities" in job.stdout
+    assert "assignments: 316 loaded from jdbc:assignments" in job.stdout
 
 
 def test_up_serves_https_and_ctrl_c_stops_everything(tmp_path: Path) -> None:

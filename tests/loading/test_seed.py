@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -18,6 +21,7 @@ from tests.helpers import DOCUMENTED_SEARCH, create_key, login, run_cli, search,
 
 INDEX = "autonomous-iam_common_datasources_latest"
 SHOWCASE_ID = "2d7a6a76-469c-4035-b312-fb1daf104e98"
+SHOWCASE_JDBC_ID = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
 DATASOURCES = SEED_DIR / "datasources.csv"
 SHOWCASE_DIR = SEED_DIR / "data" / "input"
 
@@ -46,10 +50,10 @@ def test_showcase_row_is_the_spec_document_byte_for_byte() -> None:
 
 def test_loaded_showcase_answers_the_documented_search(client: TestClient, settings: Settings) -> None:
     report = _load(settings, DATASOURCES)
-    assert report.loaded == 4 and report.errors == []
+    assert report.loaded == 5 and report.errors == []
     key = create_key(client, login(client))
     body = search(client, {"authorization": key}, DOCUMENTED_SEARCH).json()
-    assert body["hits"]["total"] == {"value": 4, "relation": "eq"}
+    assert body["hits"]["total"] == {"value": 5, "relation": "eq"}
     showcase = next(h for h in body["hits"]["hits"] if h["_source"]["name"] == "Showcase-CSV-DS")
     assert showcase["_id"] == document_id(SHOWCASE_ID)
     assert showcase["_source"] == showcase_datasource()
@@ -59,7 +63,7 @@ def test_loaded_showcase_answers_the_documented_search(client: TestClient, setti
 def test_loading_twice_changes_nothing(client: TestClient, settings: Settings, es: Elasticsearch) -> None:
     _load(settings, DATASOURCES)
     _load(settings, DATASOURCES)
-    assert es.count(index=INDEX)["count"] == 4
+    assert es.count(index=INDEX)["count"] == 5
 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_still_load(
@@ -97,7 +101,7 @@ def test_documents_elasticsearch_refuses_are_reported_with_its_reason(
 ) -> None:
     es.indices.create(index=INDEX, settings={"index.blocks.write": True})
     report = _load(settings, DATASOURCES)
-    assert report.loaded == 0 and len(report.errors) == 4
+    assert report.loaded == 0 and len(report.errors) == 5
     first = report.errors[0].message
     assert first.startswith(f"document {document_id(SHOWCASE_ID)}: cluster_block_exception: index [{INDEX}]")
 
@@ -141,6 +145,7 @@ def test_seed_load_writes_everything_once(client: TestClient, settings: Settings
         ("entitlements", 0),
         ("identities", 0),
         ("assignments", 0),
+        ("showcase database", 0),
     ]
     counts = {r.entity: r.loaded for r in first}
     for entity in ("applications", "entitlements", "identities", "assignments"):
@@ -194,3 +199,62 @@ def test_seed_load_command_reports_and_shows_progress(
     assert "identities:" in result.stderr and "B/s" in result.stderr  # the progress bar, on stderr
     bad = run_cli("seed", "load", "--data-root", "/nonexistent", env=env)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def test_jdbc_rows_become_queries_and_connection_settings_without_secrets() -> None:
+    documents = {
+        d["name"]: d for _, d in (r for r in read_datasources(DATASOURCES, "t") if isinstance(r, tuple))
+    }
+    showcase = documents["Showcase-JDBC-DS"]
+    assert showcase["datasource_id"] == SHOWCASE_JDBC_ID and showcase["sync_type"] == "full"
+    assert showcase["connectionSettings"] == {"jdbc": {"url": "sqlite:///data/showcase.sqlite"}}
+    queries = {path.rsplit("/", 1)[1]: spec for path, spec in showcase["entityTypes"].items()}
+    assert sorted(queries) == ["applications", "assignments", "entitlements", "identities"]
+    assert queries["assignments"] == {"query": "SELECT usr_id, ent_id, updated FROM assignments"}
+    hr = documents["HR-JDBC-DS"]["connectionSettings"]["jdbc"]
+    assert hr == {
+        "url": "postgresql+psycopg://hr-db.example:5432/hr",
+        "user": "ingest",
+        "passwordEnv": "HR_DB_PASSWORD",
+    }
+    assert documents["Entitlements-Enrichment"]["connectionSettings"] == {"generic": {}}
+
+
+def test_connection_settings_must_be_a_json_object(tmp_path: Path) -> None:
+    lines = DATASOURCES.read_text().splitlines()
+    path = tmp_path / "ds.csv"
+    path.write_text("\n".join([lines[0], lines[1] + "[1]", lines[1] + '"{broken"']) + "\n")
+    errors = list(read_datasources(path, "t"))
+    assert [(e.line, e.message) for e in errors if isinstance(e, RowError)] == [
+        (2, "connection_settings must be a JSON object"),
+        (3, "connection_settings must be a JSON object"),
+    ]
+
+
+def test_seed_load_builds_the_showcase_sqlite_database_in_the_data_root(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(SHOWCASE_DIR, root / "data" / "input")
+    for _ in range(2):  # rebuilt each time, never appended to
+        reports = _load_all(settings.model_copy(update={"data_root": root}))
+        built = reports[-1]
+        assert (built.entity, built.loaded, built.errors) == ("showcase database", 464, [])
+        assert built.file == str(root / "data" / "showcase.sqlite")
+    with closing(sqlite3.connect(root / "data" / "showcase.sqlite")) as db:
+        counts = {
+            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("applications", "entitlements", "identities", "assignments")
+        }
+        first = db.execute(
+            "SELECT usr_id, usr_manager_id, updated FROM identities ORDER BY updated LIMIT 2"
+        ).fetchall()
+    assert counts == {"applications": 8, "entitlements": 40, "identities": 100, "assignments": 316}
+    assert first == [
+        ("usr-0000000", "", "2022-01-01T00:00:00Z"),
+        ("usr-0000001", "usr-0000000", "2022-01-02T00:00:00Z"),
+    ]
+    assert sorted(p.name for p in (root / "data").iterdir()) == [
+        "input",
+        "showcase.sqlite",
+    ]  # no temporary left

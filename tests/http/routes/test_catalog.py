@@ -16,6 +16,7 @@ SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 HR = "5b0f6a1e-2c7d-4c55-9a0e-8f3d1c2b4a61"
 ENRICHMENT = "9c4e2b7d-61f0-4a3b-b8d2-3e5f7a9c1d04"
 RETIRED = "e1a7c3f5-8b2d-4e69-a0c4-7d9f1b3e5a28"
+SHOWCASE_JDBC = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def ids(response: Any) -> list[str]:
 def test_all_datasources_without_metadata(client: TestClient, key: str) -> None:
     response = get(client, key, "datasources")
     documents = response.json()
-    assert ids(response) == sorted([SHOWCASE, HR, ENRICHMENT, RETIRED])
+    assert ids(response) == sorted([SHOWCASE, HR, ENRICHMENT, RETIRED, SHOWCASE_JDBC])
     assert all("metadata" not in d for d in documents)
     showcase = next(d for d in documents if d["datasource_id"] == SHOWCASE)
     expected = showcase_datasource()
@@ -62,8 +63,8 @@ def test_all_datasources_without_metadata(client: TestClient, key: str) -> None:
         ({"name": "HR-JDBC-DS"}, [HR]),
         ({"isActive": "false"}, [RETIRED]),
         ({"connectionTypes": "csv"}, [SHOWCASE, RETIRED]),
-        ({"connectionTypes": "jdbc,generic"}, [HR, ENRICHMENT]),
-        ({"entityTypes": "identities"}, [SHOWCASE, HR]),
+        ({"connectionTypes": "jdbc,generic"}, [HR, ENRICHMENT, SHOWCASE_JDBC]),
+        ({"entityTypes": "identities"}, [SHOWCASE, HR, SHOWCASE_JDBC]),
         ({"entityTypes": f"/autoid/system/datasources/{ENRICHMENT}/entitlements"}, [ENRICHMENT]),
         ({"connectionTypes": "csv", "isActive": "true", "entityTypes": "assignments"}, [SHOWCASE]),
         ({"name": "No-Such-Source"}, []),
@@ -84,7 +85,7 @@ def test_datasource_filters_by_query_and_by_body(
 
 def test_post_without_a_body_lists_everything(client: TestClient, key: str) -> None:
     response = client.post("/api/ingest/datasources", headers={"X-API-KEY": key})
-    assert len(ids(response)) == 4
+    assert len(ids(response)) == 5
 
 
 @pytest.mark.parametrize(

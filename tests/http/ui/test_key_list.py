@@ -108,5 +108,5 @@ def test_test_key_runs_the_documented_search_with_the_new_key(page: Page, gatewa
     page.get_by_role("button", name="Create").click()
     page.get_by_role("button", name="Test key").click()
     expect(page.locator("#test-result")).to_have_text(
-        "HTTP 200: the key works. 4 data sources found. The first is Retired-Apps-Cleanup."
+        "HTTP 200: the key works. 5 data sources found. The first is Retired-Apps-Cleanup."
     )
