@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs es-start es-stop es-status cluster compose-check clean
+.PHONY: help run test lint fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs db-prereqs es-start es-stop es-status cluster compose-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,11 @@ ui-prereqs: ## install Chromium and fonts with apt when missing (the web page's 
 	@missing=""; \
 	[ -x "$${GATEWAY_CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	$(APT_INSTALL)
+
+db-prereqs: ## install PostgreSQL with apt when missing (the JDBC tests and bench start a throw-away server)
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(APT_INSTALL)
 
 # Installs $$missing with apt when running as root, else says what to install.
@@ -43,7 +48,7 @@ $(STAMP): pyproject.toml
 run: prereqs $(STAMP) ## start Elasticsearch (unless ES_URL), apply templates, serve https://127.0.0.1:8443
 	$(VENV)/bin/gateway up
 
-test: prereqs ui-prereqs $(STAMP) lint ## lint, then the whole suite against a real Elasticsearch it starts and stops
+test: prereqs ui-prereqs db-prereqs $(STAMP) lint ## lint, then the whole suite against a real Elasticsearch it starts and stops
 	$(PY) -m pytest
 
 lint: $(STAMP) ## ruff and mypy --strict
@@ -60,7 +65,7 @@ bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and st
 	PYTHONPATH=. $(PY) bench/key_verification.py
 	PYTHONPATH=. $(PY) bench/search.py
 
-bench-ingest: prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
+bench-ingest: prereqs db-prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
 	PYTHONPATH=. $(PY) bench/ingest_load.py
 
 chaos: prereqs $(STAMP) ## fault campaign: 3-node cluster + 2 gateways under load, nodes and replicas killed (~3 min)

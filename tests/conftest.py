@@ -23,6 +23,7 @@ from gateway.es import embedded, launcher
 from gateway.settings import Settings
 from tests.cluster_guard import wipe_refusal
 from tests.helpers import TEST_TENANT_ID, ManualClock, free_port, make_settings
+from tests.pg import PostgresServer, pg_bin, postgres_server
 
 ES_TEST_TIMEOUT = 30.0
 
@@ -111,6 +112,19 @@ def clock() -> ManualClock:
 def client(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
     with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's package, which ``make test`` installs), for the session."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        message = "no PostgreSQL: install Debian's postgresql package (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with postgres_server(bin_dir, free_port()) as server:
+        yield server
 
 
 @pytest.fixture
