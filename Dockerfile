@@ -6,8 +6,9 @@ COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY index_templates ./index_templates
 COPY seed ./seed
+# seed/data is writable for `gateway seed load`, which builds the showcase SQLite database there.
 RUN pip install --no-cache-dir -e . && useradd --system --home /app gateway && mkdir -p /app/.state \
-    && chown gateway /app/.state
+    && chown gateway /app/.state /app/seed/data
 USER gateway
 
 ENV GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8443 GATEWAY_STATE_DIR=/app/.state
