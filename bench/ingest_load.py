@@ -4,9 +4,12 @@ Both write the same documents (fields plus the gateway's metadata block) with th
 identities index, each in its own child process so that its peak RSS (``ru_maxrss``) is its own; the
 ``ingest-job`` mode is the HTTP path (``gateway.jobs.ingest_job`` → a gateway process → Elasticsearch). Every
 mode runs on a small and a large file from the same generated set: memory that stays flat from the small
-to the large file is what "streaming" means. Modes run interleaved in one session on one node.
+to the large file is what "streaming" means. ``ingest-job-jdbc`` is the same HTTP path reading the same rows
+from a PostgreSQL table (a throw-away server from Debian's package, loaded with COPY) through a jdbc data
+source. Modes run interleaved in one session on one node.
 
     make bench-ingest   # or: PYTHONPATH=. .venv/bin/python bench/ingest_load.py [--identities 1000000]
+                        #     [--modes ingest-job,ingest-job-jdbc]
 """
 
 from __future__ import annotations
@@ -24,17 +27,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench._es import elasticsearch
+from psycopg import sql
+
+from bench._es import elasticsearch, free_port
 from gateway.ingest.entities import IDENTITIES, entity_id, entity_metadata, primary_key
 from gateway.ingest.writer import Action, utc_now
 from gateway.loading.synthetic import generate
+from tests.pg import PostgresServer, pg_bin, postgres_server
 
 TENANT_NAME = "autonomous-iam"
 INDEX = IDENTITIES.index(TENANT_NAME)
-MODES = ("streaming_bulk", "gateway-create", "gateway-upsert", "ingest-job")
+MODES = ("streaming_bulk", "gateway-create", "gateway-upsert", "ingest-job", "ingest-job-jdbc")
+JOB_MODES = ("ingest-job", "ingest-job-jdbc")
 TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 CHUNK = 2000
 
@@ -107,7 +115,7 @@ def child(mode: str, es_url: str, path: Path) -> None:
     started = time.perf_counter()
     if mode == "streaming_bulk":
         rows = _baseline(es_url, path)
-    elif mode == "ingest-job":
+    elif mode in JOB_MODES:
         rows = _job()
     else:
         rows = _gateway(es_url, path, Action.CREATE if mode == "gateway-create" else Action.UPSERT)
@@ -144,6 +152,20 @@ def _apply_templates(es_url: str) -> None:
     asyncio.run(run())
 
 
+@contextmanager
+def _postgres(wanted: bool) -> Iterator[PostgresServer | None]:
+    if not wanted:
+        yield None
+        return
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        raise SystemExit(
+            "ingest-job-jdbc needs PostgreSQL: install Debian's postgresql package (make db-prereqs)"
+        )
+    with postgres_server(bin_dir, free_port()) as server:
+        yield server
+
+
 def _run_child(mode: str, es_url: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     _fresh_index(es_url)
     out = subprocess.run(
@@ -160,7 +182,9 @@ def _run_child(mode: str, es_url: str, path: Path, env: dict[str, str] | None = 
 class JobRunner:
     """``gateway ingest-job`` against a gateway process, for one data source per file."""
 
-    def __init__(self, es_url: str, data_root: Path, files: dict[str, Path]) -> None:
+    def __init__(
+        self, es_url: str, data_root: Path, files: dict[str, Path], postgres: PostgresTables | None
+    ) -> None:
         from bench.search import prepare, start_gateway
 
         secret = secrets.token_urlsafe(32)
@@ -171,6 +195,10 @@ class JobRunner:
         self.datasources = {
             label: self._index_datasource(es_url, label, path) for label, path in files.items()
         }
+        self.postgres = postgres
+        if postgres is not None:
+            for label in files:
+                self.datasources[f"jdbc-{label}"] = postgres.index_datasource(es_url, label)
 
     def _index_datasource(self, es_url: str, label: str, path: Path) -> str:
         from elasticsearch import Elasticsearch
@@ -195,18 +223,20 @@ class JobRunner:
         es.close()
         return ds_id
 
-    def run(self, es_url: str, label: str, path: Path) -> dict[str, Any]:
+    def run(self, es_url: str, mode: str, label: str, path: Path) -> dict[str, Any]:
         from bench.search import cpu_seconds
 
         env = dict(
             os.environ,
             INGEST_API_KEY=self.key,
             BENCH_GATEWAY_URL=self.url,
-            BENCH_DATASOURCE=self.datasources[label],
+            BENCH_DATASOURCE=self.datasources[label if mode == "ingest-job" else f"jdbc-{label}"],
             GATEWAY_DATA_ROOT=str(self.data_root),
         )
+        if self.postgres is not None:
+            env[PG_PASSWORD_ENV] = self.postgres.password
         before = cpu_seconds(self.gateway.pid)
-        result = _run_child("ingest-job", es_url, path, env)
+        result = _run_child(mode, es_url, path, env)
         result["gateway_cpu_us_per_row"] = (cpu_seconds(self.gateway.pid) - before) / result["rows"] * 1e6
         return result
 
@@ -215,10 +245,65 @@ class JobRunner:
         self.gateway.wait(timeout=30)
 
 
+PG_PASSWORD_ENV = "BENCH_PG_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
+
+
+class PostgresTables:
+    """The generated identities as PostgreSQL tables (one per file), read by a role that may only read."""
+
+    def __init__(self, server: PostgresServer, files: dict[str, Path]) -> None:
+        self.server = server
+        self.password = secrets.token_urlsafe(24)
+        self.columns: list[str] = []
+        with server.connect() as db:
+            db.execute(sql.SQL("CREATE ROLE bench LOGIN PASSWORD {}").format(sql.Literal(self.password)))
+            for label, path in files.items():
+                with path.open(encoding="utf-8") as handle:
+                    self.columns = next(csv.reader(handle))
+                table = sql.Identifier(f"identities_{label}")
+                columns = sql.SQL(", ").join(
+                    sql.SQL("{} text").format(sql.Identifier(c)) for c in self.columns
+                )
+                db.execute(
+                    sql.SQL("CREATE TABLE {} ({}, updated timestamptz DEFAULT now())").format(table, columns)
+                )
+                names = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
+                copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)").format(table, names)
+                with db.cursor().copy(copy) as load, path.open("rb") as source:
+                    while chunk := source.read(1 << 20):
+                        load.write(chunk)
+                db.execute(sql.SQL("GRANT SELECT ON {} TO bench").format(table))
+
+    def index_datasource(self, es_url: str, label: str) -> str:
+        from elasticsearch import Elasticsearch
+
+        from gateway.ingest.entities import document_id
+
+        ds_id = f"bench-jdbc-{label}"
+        query = f"SELECT {', '.join(self.columns)}, updated FROM identities_{label}"  # noqa: S608
+        document = {
+            "datasource_id": ds_id, "name": f"Bench-JDBC-{label}", "sync_type": "full", "isActive": True,
+            "entityTypes": {f"/autoid/system/datasources/{ds_id}/identities": {"query": query}},
+            "connectionSettings": {"jdbc": {"url": self.server.url("bench"), "passwordEnv": PG_PASSWORD_ENV}},
+        }  # fmt: skip
+        es = Elasticsearch(es_url)
+        es.index(
+            index="autonomous-iam_common_datasources_latest",
+            id=document_id(ds_id),
+            document=document,
+            refresh=True,
+        )
+        es.close()
+        return ds_id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--identities", type=int, default=1_000_000, help="rows in the large file")
     parser.add_argument("--small", type=int, default=100_000, help="rows in the small file")
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated, among {', '.join(MODES)} (default: all)"
+    )
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--es-url", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -226,6 +311,9 @@ def main() -> None:
     if args.child:
         child(args.child, args.es_url, args.file)
         return
+    modes = [m for m in MODES if m in args.modes.split(",")]
+    if not modes or set(args.modes.split(",")) - set(MODES):
+        parser.error(f"--modes: choose among {', '.join(MODES)}")
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         data = Path(tmp)
@@ -239,15 +327,21 @@ def main() -> None:
         took = time.perf_counter() - started
         print(f"generated {args.identities} identities ({size_mib:.0f} MiB) in {took:.0f} s")
 
-        with elasticsearch(heap="2g") as (es_url, _):
+        files = {"small": small, "large": large}
+        with elasticsearch(heap="2g") as (es_url, _), _postgres("ingest-job-jdbc" in modes) as server:
             _apply_templates(es_url)
-            jobs = JobRunner(es_url, data, {"small": small, "large": large})
+            tables = None
+            if server is not None:
+                started = time.perf_counter()
+                tables = PostgresTables(server, files)
+                print(f"copied both files into PostgreSQL in {time.perf_counter() - started:.0f} s")
+            jobs = JobRunner(es_url, data, files, tables)
             results: dict[tuple[str, str], dict[str, Any]] = {}
             try:
                 for label, path in (("small", small), ("large", large)):
-                    for mode in MODES:
-                        if mode == "ingest-job":
-                            result = jobs.run(es_url, label, path)
+                    for mode in modes:
+                        if mode in JOB_MODES:
+                            result = jobs.run(es_url, mode, label, path)
                         else:
                             result = _run_child(mode, es_url, path)
                         results[(mode, label)] = result
@@ -263,24 +357,29 @@ def main() -> None:
     print()
     print(f"| mode | rows/s ({args.small} rows) | peak RSS | rows/s ({args.identities} rows) | peak RSS |")
     print("| --- | --- | --- | --- | --- |")
-    for mode in MODES:
+    for mode in modes:
         s, big = results[(mode, "small")], results[(mode, "large")]
         print(
             f"| {mode} | {s['rows'] / s['seconds']:.0f} | {s['peak_rss_mib']:.1f} MiB "
             f"| {big['rows'] / big['seconds']:.0f} | {big['peak_rss_mib']:.1f} MiB |"
         )
-    base = results[("streaming_bulk", "large")]
-    for mode in ("gateway-create", "gateway-upsert", "ingest-job"):
+    baseline = "streaming_bulk" if "streaming_bulk" in modes else modes[0]
+    base = results[(baseline, "large")]
+    for mode in modes:
+        if mode == baseline:
+            continue
         ours = results[(mode, "large")]
         growth = ours["peak_rss_mib"] - results[(mode, "small")]["peak_rss_mib"]
         print(
             f"{mode}: {args.identities} identities at {ours['rows'] / ours['seconds']:.0f} rows/s "
-            f"({base['seconds'] / ours['seconds']:.2f}x streaming_bulk's throughput); "
+            f"({base['seconds'] / ours['seconds']:.2f}x {baseline}'s throughput); "
             f"peak RSS {ours['peak_rss_mib']:.1f} MiB vs {base['peak_rss_mib']:.1f} MiB, "
             f"{growth:+.1f} MiB from {args.small} to {args.identities} rows"
         )
-    job = results[("ingest-job", "large")]
-    print(f"ingest-job: the gateway process spent {job['gateway_cpu_us_per_row']:.1f} us of CPU per row")
+    for mode in JOB_MODES:
+        if mode in modes:
+            job = results[(mode, "large")]
+            print(f"{mode}: the gateway process spent {job['gateway_cpu_us_per_row']:.1f} us of CPU per row")
 
 
 if __name__ == "__main__":
