@@ -57,6 +57,7 @@ def _timestamp(_: click.Context, __: click.Parameter, value: str | None) -> dt.d
 )
 @click.option(
     "--since",
+    metavar="TIME",
     callback=_timestamp,
     help="JDBC only: rows whose updated column is later than this ISO-8601 time (UTC unless it says).",
 )
