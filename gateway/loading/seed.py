@@ -3,14 +3,11 @@
 - ``seed/datasources.csv``: one row per data source, each becoming a data-source document shaped exactly
   like the original product's (SPEC §5), ``_id`` = ``sha512("<branch>_<primaryKey>")``.
 - ``seed/mappings.json``: attribute mappings between data-source entities and base entities.
-- Entity CSV files: those named by the ``entityTypes`` URIs of every active CSV data source, resolved
-  under the data root and written through the ingest code path (``gateway.loading.loader``), stamped
-  with that data source and a seed run id (``seed-<uuid>``), so a later full sync of the data source
-  treats them as its own.
+- Entity CSV files of every active CSV data source (``entityTypes`` URIs under the data root), written
+  through the ingest path stamped with that data source and a run ``seed-<uuid>``: a full sync's own.
 - The showcase SQLite database (``gateway.loading.showcase_db``) that the JDBC showcase data source reads.
 
-Everything is idempotent and streamed; bad rows are reported with file and line and do not stop the good
-ones. Only ``gateway up`` creates the demo admin.
+Idempotent and streamed; bad rows are reported by file and line. Only ``gateway up`` creates the demo admin.
 """
 
 from __future__ import annotations
