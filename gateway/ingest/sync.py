@@ -135,6 +135,13 @@ class SyncService:
     ) -> dict[str, Counts]:
         """Counts per entity type; for a full sync, the deletes of the completely read types first."""
         lease = await self.leases.renew(datasource_id, run_id, holder)  # holds it for the deletes
+
+        async def hold() -> None:
+            """Before each page of deletes: still this run's lease (compare-and-set), for longer. A run
+            whose lease expired and was taken over stops deleting here (409), so runs never interleave."""
+            nonlocal lease
+            lease = await self.leases.renew(datasource_id, run_id, holder)
+
         try:
             kinds = await self._complete_kinds(datasource_id, complete) if full else []
             await self.es.indices.refresh(index=",".join(self.index(k) for k in ENTITY_KINDS.values()))
@@ -146,7 +153,7 @@ class SyncService:
             if kinds:
                 await self._check_share(datasource_id, run_id, kinds, force)
                 for kind in kinds:
-                    await self._sweep(kind, datasource_id, run_id, counts)
+                    await self._sweep(kind, datasource_id, run_id, counts, hold)
         finally:
             await self.leases.release(lease)
         deleted = {name: c.deleted for name, c in counts.items() if c.deleted}
@@ -209,6 +216,8 @@ class SyncService:
         query: dict[str, Any],
         field: str = "metadata.primaryKey",
         first: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+        *,
+        hold: Callable[[], Awaitable[None]],
     ) -> int:
         """Delete what ``query`` matches, page by page (``first`` sees each page before it goes)."""
         deleted = stalled = 0
@@ -224,6 +233,7 @@ class SyncService:
             hits = found["hits"]["hits"]
             if not hits:
                 break
+            await hold()
             if first is not None:
                 await first(hits)
             gone = await self._delete_page(kind, hits)
@@ -232,7 +242,12 @@ class SyncService:
         return deleted
 
     async def _sweep(
-        self, kind: EntityKind, datasource_id: str, run_id: str, counts: dict[str, Counts]
+        self,
+        kind: EntityKind,
+        datasource_id: str,
+        run_id: str,
+        counts: dict[str, Counts],
+        hold: Callable[[], Awaitable[None]],
     ) -> None:
         """Delete the run's stale entities of ``kind``; first, the assignments that refer to them."""
         field = CASCADE_FIELDS.get(kind.name)
@@ -243,13 +258,13 @@ class SyncService:
             refers = {
                 "bool": {"filter": [of_datasource(datasource_id), {"terms": {f"{field}.keyword": values}}]}
             }
-            counts[ASSIGNMENTS.name].deleted += await self._delete_matching(ASSIGNMENTS, refers)
+            counts[ASSIGNMENTS.name].deleted += await self._delete_matching(ASSIGNMENTS, refers, hold=hold)
 
         query = stale(datasource_id, run_id)
         if field is None:
-            counts[kind.name].deleted += await self._delete_matching(kind, query)
+            counts[kind.name].deleted += await self._delete_matching(kind, query, hold=hold)
         else:
-            counts[kind.name].deleted += await self._delete_matching(kind, query, field, cascade)
+            counts[kind.name].deleted += await self._delete_matching(kind, query, field, cascade, hold=hold)
 
     async def unmatched(
         self, datasource_id: str, kind: EntityKind, after: str | None, through: str | None, keys: list[str]

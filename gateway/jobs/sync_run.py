@@ -36,8 +36,8 @@ def _error(response: httpx.Response) -> str:
 
 
 def file_unread(report: FileReport) -> bool:
-    """A file that could not be read at all: a URI outside the data root, a missing file or header."""
-    return any(error.line <= 1 for error in report.errors)
+    """A file (or query) not read to its end: unreadable, no header, malformed CSV, a query that failed."""
+    return report.incomplete
 
 
 def verdict(files: list[FileReport], unconfirmed: int, max_bad_rows: float) -> str | None:

@@ -3,7 +3,7 @@
 A definition holds no secret (any key holder can search data-source documents)::
 
     "connectionSettings": {"jdbc": {"url": "postgresql+psycopg://hr-db.example:5432/hr",
-                                    "user": "ingest", "passwordEnv": "HR_DB_PASSWORD"}},
+                                    "user": "ingest", "passwordEnv": "JDBC_PASSWORD_HR"}},
     "entityTypes": {"/autoid/system/datasources/<id>/identities":
                     {"query": "SELECT usr_id, usr_name, usr_manager_id, updated FROM people"}}
 
@@ -66,15 +66,24 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def entity_query(query: str, dialect: str, since: dt.datetime | None) -> tuple[str, dict[str, Any]]:
-    """The entity query as a subquery, filtered on ``updated`` with a bound parameter when ``since``."""
+def entity_query(
+    query: str, dialect: str, since: dt.datetime | None, *, rows: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """The entity query as a subquery, filtered on ``updated`` with a bound parameter when ``since``
+    (``rows=False``: the same with no row, for its columns).
+
+    There is always a bound parameter: the driver then sends one statement with the extended protocol, so
+    a query that closes the subquery and appends statements of its own is refused by the server.
+    """
     sql = f"SELECT * FROM ({query.strip().rstrip(';')}) AS jdbc_rows"  # noqa: S608 (the definition's query)
+    condition, params = ("WHERE :one = 1", {"one": 1 if rows else 0})
     if since is None:
-        return sql, {}
+        return f"{sql} {condition}", params
     since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
     if dialect == "sqlite":  # ISO-8601 text in SQLite: compared as instants
-        return f"{sql} WHERE julianday(jdbc_rows.{UPDATED}) > julianday(:since)", {"since": since.isoformat()}
-    return f"{sql} WHERE jdbc_rows.{UPDATED} > :since", {"since": since}
+        after = f"julianday(jdbc_rows.{UPDATED}) > julianday(:since)"
+        return f"{sql} {condition} AND {after}", {**params, "since": since.isoformat()}
+    return f"{sql} {condition} AND jdbc_rows.{UPDATED} > :since", {**params, "since": since}
 
 
 def _queries(datasource: Mapping[str, Any]) -> list[tuple[EntityKind, str | None]]:
@@ -94,8 +103,8 @@ def _queries(datasource: Mapping[str, Any]) -> list[tuple[EntityKind, str | None
 
 def _columns(conn: Connection, query: str, kind: EntityKind, since: dt.datetime | None) -> list[str] | str:
     """The query's column names, or why they cannot be used (read nothing: the query with no row)."""
-    sql, _ = entity_query(query, conn.dialect.name, None)
-    columns = list(conn.execute(text(f"{sql} WHERE 1 = 0")).keys())
+    sql, params = entity_query(query, conn.dialect.name, None, rows=False)
+    columns = list(conn.execute(text(sql), params).keys())
     missing = [f for f in kind.id_fields if f not in columns]
     if missing or len(set(columns)) != len(columns) or "" in columns:
         problem = f"missing columns: {', '.join(missing)}" if missing else "blank or repeated column names"
@@ -174,16 +183,20 @@ async def load_jdbc_datasource(
                 report = FileReport(f"jdbc:{kind.name}", kind.name)
                 reports.append(report)
                 if query is None:
-                    report.add_error(RowError(report.file, 0, "no query: give a non-empty SQL query"))
+                    report.add_error(
+                        RowError(report.file, 0, "no query: give a non-empty SQL query", fatal=True)
+                    )
                     continue
                 try:
                     columns = await asyncio.to_thread(_columns, conn, query, kind, since)
                 except SQLAlchemyError as exc:
-                    report.add_error(RowError(report.file, 0, f"query failed: {_describe(exc, secret)}"))
+                    report.add_error(
+                        RowError(report.file, 0, f"query failed: {_describe(exc, secret)}", fatal=True)
+                    )
                     await asyncio.to_thread(conn.rollback)
                     continue
                 if isinstance(columns, str):
-                    report.add_error(RowError(report.file, 0, columns))
+                    report.add_error(RowError(report.file, 0, columns, fatal=True))
                     continue
                 plans.append((report, query, columns))
             for report, query, columns in plans:
@@ -194,7 +207,9 @@ async def load_jdbc_datasource(
                 try:
                     await _stream(writer, conn, query, columns, since, batch_size, bar)
                 except SQLAlchemyError as exc:
-                    report.add_error(RowError(report.file, 0, f"query failed: {_describe(exc, secret)}"))
+                    report.add_error(
+                        RowError(report.file, 0, f"query failed: {_describe(exc, secret)}", fatal=True)
+                    )
                     await writer.finish()
                     await asyncio.to_thread(conn.rollback)
                 finally:

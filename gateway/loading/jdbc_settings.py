@@ -3,8 +3,10 @@
 ``connectionSettings.jdbc`` is ``{"url": ..., "user": ..., "passwordEnv" | "passwordFile": ...}``. The URL
 may not carry a password; PostgreSQL (psycopg 3) URLs take only a few harmless options; a SQLite database
 path is relative to the job's data root and confined to it, like ``file:`` URIs, and opened read-only.
-A ``passwordEnv`` may not name the job's own key or the gateway's settings (a definition must not be able
-to send those to a database server of its choosing); a ``passwordFile`` lies under the data root.
+A ``passwordEnv`` must name a variable made for it, ``JDBC_PASSWORD_<name>`` (a definition must not be able
+to send the job's key, the gateway's settings or any other secret of its environment to a database server
+of its choosing); a ``passwordFile`` lies under the data root. A PostgreSQL source needs one of the two
+(libpq would otherwise look for a password in the job's environment and files) and a TCP host.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ SETTINGS_KEYS = frozenset({"url", "user", "passwordEnv", "passwordFile"})
 POSTGRES_OPTIONS = frozenset({"sslmode", "connect_timeout", "application_name", "target_session_attrs"})
 DRIVERS = {"postgresql": "postgresql", "postgresql+psycopg": "postgresql", "sqlite": "sqlite"}
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-OWN_VARIABLES = ("INGEST_", "GATEWAY_", "ES_")  # the job's key and the gateway's settings: never a password
+PASSWORD_PREFIX = "JDBC_PASSWORD_"  # noqa: S105  # the only variables a definition may name (allow-list)
 
 
 class JdbcError(SourceError):
@@ -40,8 +42,8 @@ def _password(settings: Mapping[str, Any], data_root: Path, environ: Mapping[str
         name = settings["passwordEnv"]
         if not isinstance(name, str) or not ENV_NAME.match(name):
             raise JdbcError("passwordEnv must name an environment variable")
-        if name.upper().startswith(OWN_VARIABLES):
-            raise JdbcError(f"passwordEnv may not name the job's or the gateway's own variable {name}")
+        if not name.startswith(PASSWORD_PREFIX) or name == PASSWORD_PREFIX:
+            raise JdbcError(f"passwordEnv must name a variable {PASSWORD_PREFIX}<name>, not {name}")
         if name not in environ:
             raise JdbcError(f"the environment variable {name} (passwordEnv) is not set")
         return environ[name]
@@ -53,8 +55,8 @@ def _password(settings: Mapping[str, Any], data_root: Path, environ: Mapping[str
         path = (root / value.lstrip("/")).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise JdbcError(f"passwordFile {value!r} names no file under the data root")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return lines[0] if lines else ""
+        with path.open(encoding="utf-8") as file:
+            return file.readline(4096).rstrip("\r\n")  # the first line only, bounded
     return None
 
 
@@ -83,6 +85,8 @@ def _sqlite(url: URL, data_root: Path) -> Engine:
 def _postgres(url: URL, settings: Mapping[str, Any], password: str | None) -> Engine:
     if not url.host or not url.database:
         raise JdbcError("a postgresql URL names a host and a database (postgresql+psycopg://host:5432/db)")
+    if url.host.startswith("/") or "%2f" in url.host.lower():
+        raise JdbcError("a postgresql host is a network address, not a unix socket directory")
     options = sorted(set(url.query) - POSTGRES_OPTIONS)
     if options:
         allowed = ", ".join(sorted(POSTGRES_OPTIONS))
@@ -90,12 +94,16 @@ def _postgres(url: URL, settings: Mapping[str, Any], password: str | None) -> En
     user = settings.get("user", url.username)
     if not isinstance(user, str) or not user or (url.username and url.username != user):
         raise JdbcError("name the database user once, as user or in the URL")
+    if password is None:
+        raise JdbcError("a postgresql source needs passwordEnv or passwordFile")
     clean = URL.create(
         "postgresql+psycopg", user, None, url.host, url.port, url.database, dict(url.query)
     )  # psycopg 3, and never a password in the URL
-    connect_args: dict[str, Any] = {"options": "-c default_transaction_read_only=on"}
-    if password is not None:
-        connect_args["password"] = password
+    connect_args: dict[str, Any] = {
+        "options": "-c default_transaction_read_only=on",
+        "password": password,
+        "passfile": os.devnull,  # never ~/.pgpass
+    }
     return create_engine(clean, connect_args=connect_args, isolation_level="REPEATABLE READ")
 
 

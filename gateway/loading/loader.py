@@ -64,6 +64,7 @@ class RowError:
     file: str
     line: int
     message: str
+    fatal: bool = False  # the read stopped here: the rest of the file (or query) was not read
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
@@ -78,9 +79,11 @@ class FileReport:
     loaded: int = 0
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
+    incomplete: bool = False  # not read to its end (kept whatever the number of errors before)
 
     def add_error(self, error: RowError) -> None:
         self.failed += 1
+        self.incomplete = self.incomplete or error.fatal
         if len(self.errors) < MAX_KEPT_ERRORS:
             self.errors.append(error)
 
@@ -120,18 +123,19 @@ def read_rows(
                     undecodable.append(True)
                     yield chunk.decode("utf-8", "surrogateescape")
 
-        reader = csv.reader(lines())
+        # strict: a stray quote is an error, not a field swallowing the rest of the file
+        reader = csv.reader(lines(), strict=True)
         try:
             header = [h.strip().lstrip("\ufeff") for h in next(reader)]
         except StopIteration:
-            yield RowError(name, 1, "empty file: a header row is required")
+            yield RowError(name, 1, "empty file: a header row is required", fatal=True)
             return
         missing = [f for f in kind.id_fields if f not in header]
         if missing or len(set(header)) != len(header) or "" in header:
             problem = (
                 f"missing columns: {', '.join(missing)}" if missing else "blank or repeated column names"
             )
-            yield RowError(name, 1, f"bad header ({problem})")
+            yield RowError(name, 1, f"bad header ({problem})", fatal=True)
             return
         while True:
             line = reader.line_num + 1  # where the row starts (a quoted field may span lines)
@@ -139,9 +143,11 @@ def read_rows(
                 row = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
-                yield RowError(name, line, f"malformed CSV: {exc}")
-                continue
+            except csv.Error as exc:  # where the rows are is no longer known: stop reading the file
+                yield RowError(
+                    name, line, f"malformed CSV, the rest of the file is not read: {exc}", fatal=True
+                )
+                return
             if not row:
                 continue  # blank line
             if len(row) != len(header):
@@ -266,7 +272,7 @@ async def load_datasource_files(
                 raise UnsafeUri(f"{uri!r} names no file under the data root")
         except UnsafeUri as exc:
             report = FileReport(uri, kind.name)
-            report.add_error(RowError(uri, 0, str(exc)))
+            report.add_error(RowError(uri, 0, str(exc), fatal=True))
             reports.append(report)
             continue
         reports.append(

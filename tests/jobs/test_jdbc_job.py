@@ -173,9 +173,9 @@ def _everything_stored(es: Elasticsearch) -> str:
 def test_postgresql_rows_load_through_the_gateway_and_the_password_stays_secret(
     gateway: GatewayProcess, es: Elasticsearch, hr: HrDatabase, tmp_path: Path
 ) -> None:
-    hr.index_datasource(es, "hr-env", PEOPLE, user=hr.user, passwordEnv="HR_TEST_PASSWORD")
+    hr.index_datasource(es, "hr-env", PEOPLE, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
     key = gateway.create_api_key()
-    code, out, err = _job(gateway, key, "hr-env", tmp_path, HR_TEST_PASSWORD=hr.password)
+    code, out, err = _job(gateway, key, "hr-env", tmp_path, JDBC_PASSWORD_HR_TEST=hr.password)
     assert code == 2, err  # two bad rows, the rest written
     assert "identities: 3 loaded from jdbc:identities, 2 failed" in out
     assert "jdbc:identities:3: invalid_item: usr_id must not be blank" in err
@@ -198,7 +198,7 @@ def test_postgresql_rows_load_through_the_gateway_and_the_password_stays_secret(
     assert "identities: 1 loaded from jdbc:identities\n" in out  # only e5 is later
 
     wrong = "not-" + hr.password
-    code, out, err = _job(gateway, key, "hr-env", tmp_path, HR_TEST_PASSWORD=wrong)
+    code, out, err = _job(gateway, key, "hr-env", tmp_path, JDBC_PASSWORD_HR_TEST=wrong)
     assert code == 1 and "cannot connect to the database: OperationalError:" in err
     assert "password authentication failed" in err
 
@@ -213,16 +213,35 @@ def test_since_is_refused_when_a_query_has_no_updated_column(
     gateway: GatewayProcess, es: Elasticsearch, hr: HrDatabase, tmp_path: Path
 ) -> None:
     query = "SELECT employee_number AS usr_id, full_name AS usr_name FROM people WHERE employee_number <> ''"
-    hr.index_datasource(es, "hr-no-updated", query, user=hr.user, passwordEnv="HR_TEST_PASSWORD")
+    hr.index_datasource(es, "hr-no-updated", query, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
     key = gateway.create_api_key()
     code, _, err = _job(
-        gateway, key, "hr-no-updated", tmp_path, "--since", "2026-01-01", HR_TEST_PASSWORD=hr.password
+        gateway, key, "hr-no-updated", tmp_path, "--since", "2026-01-01", JDBC_PASSWORD_HR_TEST=hr.password
     )
     assert code == 1
     assert "--since needs an 'updated' column, and the identities query has none" in err
     assert _count(es, "identities") == 0  # nothing was read or written
-    code, out, err = _job(gateway, key, "hr-no-updated", tmp_path, HR_TEST_PASSWORD=hr.password)
+    code, out, err = _job(gateway, key, "hr-no-updated", tmp_path, JDBC_PASSWORD_HR_TEST=hr.password)
     assert code == 0 and "identities: 4 loaded" in out, err
+
+
+def test_a_query_cannot_append_statements_of_its_own(
+    gateway: GatewayProcess, es: Elasticsearch, hr: HrDatabase, tmp_path: Path
+) -> None:
+    """The query closes the gateway's subquery and adds statements: one bound parameter makes the driver
+    send a single statement (extended protocol), which the server refuses."""
+    escape = (
+        "SELECT employee_number AS usr_id FROM people) x; COMMIT; BEGIN READ WRITE; "
+        "CREATE TEMP TABLE escaped (a int); COMMIT; "
+        "SELECT * FROM (SELECT employee_number AS usr_id FROM people"
+    )
+    hr.index_datasource(es, "hr-escape", escape, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
+    code, out, err = _job(
+        gateway, gateway.create_api_key(), "hr-escape", tmp_path, JDBC_PASSWORD_HR_TEST=hr.password
+    )
+    assert code == 2, out + err
+    assert "jdbc:identities:0: query failed" in err and "multiple commands" in err
+    assert _count(es, "identities") == 0
 
 
 def test_definitions_carrying_credentials_are_refused_before_anything_is_read(
@@ -244,4 +263,4 @@ def test_definitions_carrying_credentials_are_refused_before_anything_is_read(
 
     hr.index_datasource(es, "hr-key", PEOPLE, user=hr.user, passwordEnv="INGEST_API_KEY")
     code, _, err = _job(gateway, gateway.create_api_key(), "hr-key", tmp_path)
-    assert code == 1 and "may not name the job's or the gateway's own variable INGEST_API_KEY" in err
+    assert code == 1 and "passwordEnv must name a variable JDBC_PASSWORD_<name>, not INGEST_API_KEY" in err

@@ -26,7 +26,7 @@ from gateway.loading.loader import FileReport, SourceError
 from gateway.loading.sources import load_datasource
 
 SECRET = "s3cr3t-Pa55"
-ENV = {"HR_DB_PASSWORD": SECRET}
+ENV = {"JDBC_PASSWORD_HR": SECRET}
 PG = "postgresql+psycopg://hr-db.example:5432/hr"
 
 
@@ -47,10 +47,23 @@ PG = "postgresql+psycopg://hr-db.example:5432/hr"
         ({"url": PG}, "name the database user"),
         ({"url": "postgresql+psycopg://a@hr-db/hr", "user": "b"}, "name the database user once"),
         ({"url": "postgresql+psycopg:///hr", "user": "u"}, "names a host and a database"),
-        ({"url": PG, "user": "u", "passwordEnv": "INGEST_API_KEY"}, "own variable INGEST_API_KEY"),
-        ({"url": PG, "user": "u", "passwordEnv": "ES_PASSWORD"}, "own variable ES_PASSWORD"),
-        ({"url": PG, "user": "u", "passwordEnv": "GATEWAY_JWT_SECRET"}, "own variable"),
-        ({"url": PG, "user": "u", "passwordEnv": "NOT_SET"}, "NOT_SET (passwordEnv) is not set"),
+        (
+            {"url": PG, "user": "u", "passwordEnv": "INGEST_API_KEY"},
+            "JDBC_PASSWORD_<name>, not INGEST_API_KEY",
+        ),
+        ({"url": PG, "user": "u", "passwordEnv": "ES_PASSWORD"}, "JDBC_PASSWORD_<name>, not ES_PASSWORD"),
+        ({"url": PG, "user": "u", "passwordEnv": "PGPASSWORD"}, "JDBC_PASSWORD_<name>, not PGPASSWORD"),
+        ({"url": PG, "user": "u", "passwordEnv": "AWS_SECRET_ACCESS_KEY"}, "JDBC_PASSWORD_<name>"),
+        ({"url": PG, "user": "u", "passwordEnv": "JDBC_PASSWORD_"}, "JDBC_PASSWORD_<name>"),
+        (
+            {"url": PG, "user": "u", "passwordEnv": "JDBC_PASSWORD_NOT_SET"},
+            "NOT_SET (passwordEnv) is not set",
+        ),
+        ({"url": PG, "user": "u"}, "needs passwordEnv or passwordFile"),
+        (
+            {"url": "postgresql://%2Ftmp/db", "user": "u", "passwordEnv": "JDBC_PASSWORD_HR"},
+            "not a unix socket",
+        ),
         ({"url": PG, "user": "u", "passwordEnv": "$(id)"}, "must name an environment variable"),
         ({"url": PG, "user": "u", "passwordEnv": "A", "passwordFile": "/p"}, "not both"),
         ({"url": PG, "user": "u", "passwordFile": "/../outside.txt"}, "names no file under the data root"),
@@ -62,7 +75,7 @@ PG = "postgresql+psycopg://hr-db.example:5432/hr"
         ({"url": "sqlite://"}, "names no database file"),
         ({"url": "sqlite:///:memory:"}, "names no database file"),
         ({"url": "sqlite:///db.sqlite?mode=rwc"}, "no options"),
-        ({"url": "sqlite:///db.sqlite", "passwordEnv": "HR_DB_PASSWORD"}, "takes no password"),
+        ({"url": "sqlite:///db.sqlite", "passwordEnv": "JDBC_PASSWORD_HR"}, "takes no password"),
     ],
 )
 def test_definitions_that_could_leak_or_reach_too_far_are_refused(
@@ -83,7 +96,7 @@ def test_definitions_that_could_leak_or_reach_too_far_are_refused(
 def test_accepted_definitions_keep_the_password_out_of_the_url(tmp_path: Path) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "hr.password").write_text(SECRET + "\n")
-    for credentials in ({"passwordEnv": "HR_DB_PASSWORD"}, {"passwordFile": "/secrets/hr.password"}):
+    for credentials in ({"passwordEnv": "JDBC_PASSWORD_HR"}, {"passwordFile": "/secrets/hr.password"}):
         settings = {"url": "postgresql://hr-db.example/hr?sslmode=require", "user": "ingest", **credentials}
         engine, password = jdbc_engine(settings, tmp_path, ENV)
         assert password == SECRET
@@ -99,14 +112,18 @@ def test_accepted_definitions_keep_the_password_out_of_the_url(tmp_path: Path) -
 def test_since_is_a_bound_parameter_never_part_of_the_sql() -> None:
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     sql, params = entity_query("SELECT usr_id, updated FROM people;", "postgresql", moment)
-    assert (
-        sql
-        == "SELECT * FROM (SELECT usr_id, updated FROM people) AS jdbc_rows WHERE jdbc_rows.updated > :since"
+    assert sql == (
+        "SELECT * FROM (SELECT usr_id, updated FROM people) AS jdbc_rows "
+        "WHERE :one = 1 AND jdbc_rows.updated > :since"
     )
-    assert params == {"since": moment}
+    assert params == {"one": 1, "since": moment}
     sql, params = entity_query("SELECT 1", "sqlite", moment.replace(tzinfo=None))
-    assert "julianday(:since)" in sql and params == {"since": "2026-01-02T03:04:05+00:00"}
-    assert entity_query("SELECT 1", "sqlite", None) == ("SELECT * FROM (SELECT 1) AS jdbc_rows", {})
+    assert "julianday(:since)" in sql and params == {"one": 1, "since": "2026-01-02T03:04:05+00:00"}
+    assert entity_query("SELECT 1", "sqlite", None) == (
+        "SELECT * FROM (SELECT 1) AS jdbc_rows WHERE :one = 1",
+        {"one": 1},
+    )
+    assert entity_query("SELECT 1", "sqlite", None, rows=False)[1] == {"one": 0}
 
 
 class ListSink:

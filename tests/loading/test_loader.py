@@ -192,3 +192,26 @@ def test_a_uri_that_is_not_an_object_is_that_files_error(
         f'the uri of {prefix}/applications must be an object like {{"file": "file:/..."}}'
     )
     assert (identities.entity, identities.loaded, identities.failed) == ("identities", 1, 0)
+
+
+def test_a_stray_quote_stops_the_file_instead_of_swallowing_the_rest(tmp_path: Path) -> None:
+    """Non-strict CSV would read one row whose name holds every line after the quote, and no error."""
+    path = tmp_path / "identities.csv"
+    rows = [f"u{n},User {n},m" for n in range(1000)]
+    rows[5] = 'u5,"User 5,m'  # an opening quote never closed
+    path.write_text("usr_id,usr_name,usr_manager_id\n" + "\n".join(rows) + "\n")
+    read = list(read_rows(path, IDENTITIES))
+    good = [item for item in read if not isinstance(item, RowError)]
+    errors = [item for item in read if isinstance(item, RowError)]
+    assert [row["usr_id"] for _, row in good] == ["u0", "u1", "u2", "u3", "u4"]
+    assert len(errors) == 1 and errors[0].fatal and errors[0].line == 7
+    assert "the rest of the file is not read" in errors[0].message
+
+
+def test_a_report_stays_incomplete_however_many_errors_came_before() -> None:
+    report = FileReport("jdbc:identities", "identities")
+    for line in range(MAX_KEPT_ERRORS + 5):
+        report.add_error(RowError(report.file, line + 1, "usr_id must not be blank"))
+    assert not report.incomplete
+    report.add_error(RowError(report.file, 0, "query failed: connection lost", fatal=True))
+    assert report.incomplete and len(report.errors) == MAX_KEPT_ERRORS  # the error itself was not kept

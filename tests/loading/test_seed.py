@@ -215,7 +215,7 @@ def test_jdbc_rows_become_queries_and_connection_settings_without_secrets() -> N
     assert hr == {
         "url": "postgresql+psycopg://hr-db.example:5432/hr",
         "user": "ingest",
-        "passwordEnv": "HR_DB_PASSWORD",
+        "passwordEnv": "JDBC_PASSWORD_HR",
     }
     assert documents["Entitlements-Enrichment"]["connectionSettings"] == {"generic": {}}
 
