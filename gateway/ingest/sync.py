@@ -109,7 +109,7 @@ class SyncService:
 
     async def check_write(self, run: RunStamp) -> None:
         """A write stamped with ``run`` is accepted only while that run holds the lease."""
-        await self.leases.require(run.datasource_id, run.run_id)
+        await self.leases.require(check_datasource_id(run.datasource_id), run.run_id)
 
     async def abort(self, datasource_id: str, run_id: str, reason: str) -> None:
         lease = await self.leases.current(check_datasource_id(datasource_id))

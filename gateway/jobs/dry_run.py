@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -67,7 +68,7 @@ async def would_delete(
 
     async def check(after: str | None, through: str | None, keys: list[str]) -> None:
         body = {"entity": kind.name, "after": after, "through": through, "keys": keys}
-        response = await client.post(f"/api/ingest/sync/{datasource_id}/check", json=body)
+        response = await client.post(f"/api/ingest/sync/{quote(datasource_id, safe='')}/check", json=body)
         if response.status_code != 200:
             raise SyncRunError(f"check {kind.name}: {response.status_code} {response.text[:200]}")
         answer = response.json()

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -69,14 +70,14 @@ class SyncRun:
 
     @classmethod
     async def start(cls, client: httpx.AsyncClient, datasource_id: str) -> SyncRun:
-        response = await client.post(f"/api/ingest/sync/{datasource_id}/start")
+        response = await client.post(f"/api/ingest/sync/{quote(datasource_id, safe='')}/start")
         if response.status_code != 200:
             raise SyncRunError(f"cannot start a sync run: {_error(response)}")
         return cls(client, datasource_id, response.json())
 
     async def _post(self, step: str, body: dict[str, Any], seconds: float = 120) -> dict[str, Any]:
         response = await self.client.post(
-            f"/api/ingest/sync/{self.datasource_id}/{step}",
+            f"/api/ingest/sync/{quote(self.datasource_id, safe='')}/{step}",
             json={"runId": self.run_id, **body},
             timeout=httpx.Timeout(seconds, connect=10),
         )
