@@ -36,7 +36,7 @@ import orjson
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
-from gateway.jobs.sync_run import SyncRun, SyncRunError, verdict
+from gateway.jobs.sync_run import SyncRun, SyncRunError, error_text, verdict
 from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError, action_for
 from gateway.loading.sources import load_datasource
 
@@ -49,14 +49,6 @@ MAYBE_EARLIER = " (after a retry: the earlier attempt, answered 503, may have wr
 
 class JobError(Exception):
     """The job cannot go on (bad key, unknown data source, gateway unreachable)."""
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error", {})
-        return f"{response.status_code} {error.get('code')}: {error.get('message')}"
-    except (ValueError, AttributeError):
-        return f"{response.status_code}"
 
 
 def retry_delay(attempt: int, backoff: float, retry_after: str | None, cap: float = MAX_RETRY_AFTER) -> float:
@@ -142,7 +134,7 @@ class HttpSink:
                 return failures, saw_503
             if response.status_code not in RETRY_STATUSES or attempt == RETRIES:
                 tried = f" (after {attempt + 1} attempts)" if attempt else ""
-                raise JobError(f"POST /api/ingest/{kind.name}: {_message(response)}{tried}")
+                raise JobError(f"POST /api/ingest/{kind.name}: {error_text(response)}{tried}")
             saw_503 = saw_503 or response.status_code == 503
             retry_after = response.headers.get("retry-after")
             await asyncio.sleep(retry_delay(attempt, self.backoff, retry_after, self.max_retry_after))
@@ -154,7 +146,7 @@ async def find_datasource(client: httpx.AsyncClient, datasource_id: str) -> dict
     query = {"query": {"query": {"term": {"datasource_id.keyword": datasource_id}}, "size": 1}}
     response = await client.post("/jas/datasource/search", json=query)
     if response.status_code != 200:
-        raise JobError(f"data-source search failed: {_message(response)}")
+        raise JobError(f"data-source search failed: {error_text(response)}")
     hits = response.json()["hits"]["hits"]
     if not hits:
         raise JobError(f"no data source with id {datasource_id}")

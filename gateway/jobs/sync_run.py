@@ -28,7 +28,8 @@ class SyncRunError(Exception):
     """The gateway refused a step of the run (another run holds the lease, a refused finish)."""
 
 
-def _error(response: httpx.Response) -> str:
+def error_text(response: httpx.Response) -> str:
+    """``<status> <code>: <message>`` of a gateway error answer (the status alone without a JSON body)."""
     try:
         error = response.json().get("error", {})
         return f"{response.status_code} {error.get('code')}: {error.get('message')}"
@@ -72,7 +73,7 @@ class SyncRun:
     async def start(cls, client: httpx.AsyncClient, datasource_id: str) -> SyncRun:
         response = await client.post(f"/api/ingest/sync/{quote(datasource_id, safe='')}/start")
         if response.status_code != 200:
-            raise SyncRunError(f"cannot start a sync run: {_error(response)}")
+            raise SyncRunError(f"cannot start a sync run: {error_text(response)}")
         return cls(client, datasource_id, response.json())
 
     async def _post(self, step: str, body: dict[str, Any], seconds: float = 120) -> dict[str, Any]:
@@ -82,7 +83,7 @@ class SyncRun:
             timeout=httpx.Timeout(seconds, connect=10),
         )
         if response.status_code != 200:
-            raise SyncRunError(f"{step}: {_error(response)}")
+            raise SyncRunError(f"{step}: {error_text(response)}")
         answer: dict[str, Any] = response.json()
         return answer
 

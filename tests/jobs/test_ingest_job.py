@@ -19,38 +19,18 @@ from gateway.ingest.entities import IDENTITIES
 from gateway.ingest.writer import Action, ItemFailure
 from gateway.jobs.ingest_job import RETRIES, HttpSink, JobError, final_failure, retry_delay
 from gateway.loading.loader import load_entity_file
-from gateway.loading.seed import DATASOURCES_FILE, SEED_DIR, load_datasources
+from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     TEST_TENANT_ID,
     GatewayProcess,
     free_port,
-    make_settings,
     run_cli,
-    with_es,
 )
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 RETIRED = "e1a7c3f5-8b2d-4e69-a0c4-7d9f1b3e5a28"
-
-
-@pytest.fixture
-def gateway(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
-    shared = {"GATEWAY_ADMIN_USERNAME": ADMIN_USER, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = GatewayProcess(es_url, tmp_path / "gateway", shared)
-    try:
-        process.wait_ready()
-        settings = make_settings(es_url=es_url)
-        with_es(
-            settings,
-            lambda client: load_datasources(
-                client, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name
-            ),
-        )
-        yield process
-    finally:
-        process.stop()
 
 
 def _job(

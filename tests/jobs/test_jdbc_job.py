@@ -17,15 +17,11 @@ from elasticsearch import Elasticsearch, helpers
 from psycopg import sql
 
 from gateway.ingest.entities import document_id
-from gateway.loading.seed import DATASOURCES_FILE, SEED_DIR, load_datasources
+from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
-    ADMIN_PASSWORD,
-    ADMIN_USER,
     TEST_TENANT_ID,
     GatewayProcess,
-    make_settings,
     run_cli,
-    with_es,
 )
 from tests.pg import PostgresServer
 
@@ -36,24 +32,6 @@ PEOPLE = (
     "SELECT employee_number AS usr_id, full_name AS usr_name, manager_number AS usr_manager_id, "
     "cost_center AS department, badge, updated FROM people ORDER BY updated"
 )
-
-
-@pytest.fixture
-def gateway(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
-    shared = {"GATEWAY_ADMIN_USERNAME": ADMIN_USER, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = GatewayProcess(es_url, tmp_path / "gateway", shared)
-    try:
-        process.wait_ready()
-        settings = make_settings(es_url=es_url)
-        with_es(
-            settings,
-            lambda client: load_datasources(
-                client, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name
-            ),
-        )
-        yield process
-    finally:
-        process.stop()
 
 
 def _job(
