@@ -8,6 +8,7 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
 import gateway.search  # noqa: F401  (its SearchRejected is one of the errors below)
 from gateway.errors import (
+    Conflict,
     ElasticsearchRejected,
     ElasticsearchUnavailable,
     GatewayError,
@@ -33,7 +34,7 @@ def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
 def test_every_domain_error_has_a_status_of_its_own(cls: type[GatewayError]) -> None:
     """A new error class that http/errors.py does not know would fall back to 500."""
     assert cls.code != GatewayError.code
-    assert status_of(cls.__new__(cls)) in {400, 401, 403, 404, 413, 429, 503}
+    assert status_of(cls.__new__(cls)) in {400, 401, 403, 404, 409, 413, 429, 503}
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,7 @@ def test_every_domain_error_has_a_status_of_its_own(cls: type[GatewayError]) -> 
         (NotAuthenticated("who", scheme="ApiKey"), 401, "not_authenticated", {"WWW-Authenticate": "ApiKey"}),
         (NotPermitted("no"), 403, "forbidden", None),
         (NotFound("none"), 404, "not_found", None),
+        (Conflict("another run holds the lease"), 409, "conflict", None),
         (TooManyAttempts("wait", retry_after=7), 429, "too_many_requests", {"Retry-After": "7"}),
         (ElasticsearchUnavailable("down"), 503, "elasticsearch_unavailable", {"Retry-After": "2"}),
     ],
