@@ -69,11 +69,12 @@ def filters_from_query(params: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {key: v[0] if key == "isActive" and len(v) == 1 else v for key, v in values.items()}
 
 
-def parse_filter(model: type[F], raw: Any) -> F:
+def parse_filter(model: type[F], raw: Any, what: str = "filters") -> F:
+    """``raw`` (decoded JSON; null is an empty object) checked by ``model``; ``what`` names it in errors."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        raise InvalidInput("filters must be a JSON object")
+        raise InvalidInput(f"{what} must be a JSON object")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -81,7 +82,7 @@ def parse_filter(model: type[F], raw: Any) -> F:
             {"location": [str(p) for p in e["loc"]], "message": e["msg"]}
             for e in exc.errors(include_url=False, include_input=False)
         ]
-        raise InvalidInput("invalid filters", details=details) from None
+        raise InvalidInput(f"invalid {what}", details=details) from None
 
 
 async def _scan(es: AsyncElasticsearch, index: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:

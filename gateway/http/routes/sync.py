@@ -122,7 +122,7 @@ def _holder(caller: Caller) -> str:
 
 
 async def _body(request: Request, model: type[M], limit: int = BODY_LIMIT) -> M:
-    return parse_filter(model, await read_json(request, limit))
+    return parse_filter(model, await read_json(request, limit), "request body")
 
 
 NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or taken over)"
