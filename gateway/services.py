@@ -125,6 +125,7 @@ def build_services(
         revocation_window=settings.revocation_window_seconds,
         clock=clock,
     )
+    policy = ingest_policy(settings)
     passthrough = PassthroughClient(settings)
     sniffer = None
     if settings.es_sniff:
@@ -140,14 +141,14 @@ def build_services(
         verifier=verifier,
         keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock),
         callers=CallerCheck(verifier, authenticator, tenant_id),
-        ingestor=Ingestor(es, settings.tenant_name, policy=ingest_policy(settings)),
+        ingestor=Ingestor(es, settings.tenant_name, policy=policy),
         sync=SyncService(
             es,
             settings.tenant_name,
             settings.datasource_index,
             SyncLeases(es, clock, settings.sync_lease_seconds),
             settings.sync_max_delete_share,
-            ingest_policy(settings),
+            policy,
         ),
     )
 
