@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs db-prereqs es-start es-stop es-status cluster compose-check clean
+.PHONY: help run test lint lock fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs db-prereqs es-start es-stop es-status cluster compose-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,11 +39,25 @@ APT_INSTALL = if [ -n "$$missing" ]; then \
 	  else echo "please install:$$missing"; exit 1; fi; \
 	fi
 
-$(STAMP): pyproject.toml
+# The virtualenv holds exactly requirements-dev.lock (every package pinned, with its hashes) and the project
+# itself; it is built anew whenever the lock changes. `make lock` re-resolves the locks from pyproject.toml.
+$(STAMP): requirements-dev.lock pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(PIP) check
 	touch $(STAMP)
+
+PIP     := $(PY) -m pip --disable-pip-version-check -q
+UV_LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' --quiet $(if $(UPGRADE),--upgrade)
+
+lock: ## re-resolve requirements-dev.lock and requirements.lock from pyproject.toml (UPGRADE=1: newest)
+	@[ -x $(VENV)/bin/uv ] || { $(PYTHON) -m venv $(VENV) && $(PIP) install --require-hashes --no-deps -r requirements-dev.lock; }
+	$(UV_LOCK) --extra dev -o requirements-dev.lock
+	$(UV_LOCK) -c requirements-dev.lock -o requirements.lock
+	@echo "locked: $$(grep -c '^[a-z]' requirements-dev.lock) packages (dev), $$(grep -c '^[a-z]' requirements.lock) (runtime)"
 
 run: prereqs $(STAMP) ## start Elasticsearch (unless ES_URL), apply templates, serve https://127.0.0.1:8443
 	$(VENV)/bin/gateway up
@@ -89,10 +103,13 @@ COMPOSE_VERSION ?= v2.40.3
 COMPOSE_PLUGIN  ?= $(HOME)/.docker/cli-plugins/docker-compose
 GO              ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
-compose-check: $(STAMP) ## validate docker-compose.yml (both profiles) with the real Compose CLI; builds it if missing
+compose-check: $(STAMP) ## validate docker-compose.yml (both profiles) with the real Compose CLI too; builds it if missing
 	@docker compose version >/dev/null 2>&1 || $(MAKE) --no-print-directory $(COMPOSE_PLUGIN)
 	docker compose version
-	GATEWAY_REQUIRE_COMPOSE=1 $(PY) -m pytest tests/test_compose.py
+	env -u GATEWAY_JWT_SECRET -u GATEWAY_API_KEY_SECRET docker compose config --quiet
+	GATEWAY_JWT_SECRET=$$(printf 'x%.0s' {1..48}) GATEWAY_API_KEY_SECRET=$$(printf 'x%.0s' {1..48}) \
+	  docker compose --profile cluster config --quiet
+	$(PY) -m pytest tests/test_compose.py
 
 $(COMPOSE_PLUGIN):
 	@[ -x "$(GO)" ] || { echo "please install Go (or set GO=/path/to/go) to build the Compose plugin"; exit 1; }

@@ -126,7 +126,7 @@ def build_services(
         clock=clock,
     )
     policy = ingest_policy(settings)
-    passthrough = PassthroughClient(settings)
+    passthrough = PassthroughClient(settings, clock=clock)
     sniffer = None
     if settings.es_sniff:
         sniffer = NodeSniffer(es, passthrough, settings.es_urls[0])

@@ -32,10 +32,15 @@ def _docker_answers() -> bool:
     try:
         import docker
 
-        docker.from_env(timeout=3).ping()
-    except Exception:  # no client library, no socket, no daemon: all mean "no Docker"
+        client = docker.from_env(timeout=3)
+    except Exception:  # no client library, no socket: no Docker
         return False
-    return True
+    try:
+        return bool(client.ping())
+    except Exception:  # no daemon behind the socket
+        return False
+    finally:
+        client.close()
 
 
 def _unavailable(reason: str) -> None:

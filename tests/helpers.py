@@ -101,6 +101,49 @@ def run_cli(
     )
 
 
+def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``run_cli`` without waiting: the running command, its output piped (read it with ``communicate``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env if env is not None else dict(os.environ),
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def eventually(
+    check: Callable[[], T | None], what: str | Callable[[], str], *, within: float = 60.0, every: float = 0.05
+) -> T:
+    """Wait until ``check()`` returns a true value and return it; fail naming ``what`` when it has not
+    after ``within`` seconds. The bound is generous on purpose: it only ends a wait for an event that
+    never comes; how long the event took is never asserted."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            said = what() if callable(what) else what
+            raise AssertionError(f"still waiting after {within:g} s: {said} (last: {result!r})")
+        time.sleep(every)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[T | None]], what: str, *, within: float = 60.0, every: float = 0.05
+) -> T:
+    """``eventually`` for a check that is awaited (the event loop keeps running while it waits)."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {within:g} s: {what} (last: {result!r})")
+        await asyncio.sleep(every)
+
+
 class ManualClock(SystemClock):
     """The system clock, moved forward by ``advance`` instead of by sleeping (both of its readings)."""
 
@@ -182,16 +225,15 @@ def showcase_datasource() -> dict[str, Any]:
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
     """Poll ``/readyz`` until a gateway process answers 200; fail with its log if it dies or never does."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         assert process.poll() is None, log.read_text()
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} never became ready:\n{log.read_text()}")
+            return False
+
+    eventually(ready, lambda: f"{url} to become ready:\n{log.read_text()}", within=seconds, every=0.2)
 
 
 class GatewayProcess:

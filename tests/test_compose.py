@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -50,6 +50,7 @@ def test_elasticsearch_data_survives_restarts() -> None:
 
 NODES = ("es01", "es02", "es03")
 REPLICAS = ("gateway01", "gateway02")
+DEMO_TENANT = "8700f5cb-eaca-461e-8c2e-245a25f2399d"  # the default when TENANT_ID is not set
 SHARED_SECRETS = ("GATEWAY_JWT_SECRET", "GATEWAY_API_KEY_SECRET")
 
 
@@ -181,61 +182,149 @@ def test_nginx_variables_are_escaped_from_compose() -> None:
     assert not re.search(r"(?<!\$)\$(?!\$)", content)
 
 
-def _has_compose_cli() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+# --- the file as Compose reads it: interpolated, checked against the Compose Specification's schema, and
+# narrowed to the active profiles. `make compose-check` runs the real `docker compose config` as well. ---
 
-
-def _docker_compose(*args: str, secrets: bool) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in SHARED_SECRETS}
-    if secrets:
-        environment |= {variable: "x" * 48 for variable in SHARED_SECRETS}
-    return subprocess.run(
-        ["docker", "compose", "--project-directory", str(COMPOSE.parent), "-f", str(COMPOSE), *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=60,
-    )
-
-
-# `make compose-check` sets GATEWAY_REQUIRE_COMPOSE=1: there a missing CLI fails these tests instead.
-needs_compose = pytest.mark.skipif(
-    not os.environ.get("GATEWAY_REQUIRE_COMPOSE") and not _has_compose_cli(),
-    reason="no `docker compose` plugin: `make compose-check` installs it and runs these",
+SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec" / "compose-spec.json"
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+other}, ${NAME+other},
+# $NAME, and $$ for a literal $ (the Compose Specification's "Interpolation" section).
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<named>[A-Za-z_][A-Za-z0-9_]*))"
 )
 
 
-@needs_compose
+class Unset(Exception):
+    """A ${NAME:?error} or ${NAME?error} whose variable is missing: Compose refuses the file."""
+
+
+def interpolate(value: Any, environment: dict[str, str]) -> Any:
+    """``value`` with its variables replaced as Compose replaces them (values only, never keys)."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, environment) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, environment) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        name = match["braced"] or match["named"]
+        op, arg = match["op"] or "", match["arg"] or ""
+        present = name in environment
+        usable = present and (environment[name] != "" or not op.startswith(":"))
+        if op.endswith("-"):
+            return environment[name] if usable else arg
+        if op.endswith("?"):
+            if not usable:
+                raise Unset(f"{name}: {arg}")
+            return environment[name]
+        if op.endswith("+"):
+            return arg if usable else ""
+        return environment.get(name, "")
+
+    return _VARIABLE.sub(replace, value)
+
+
+def load_project(environment: dict[str, str], profiles: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The project Compose would run: the file interpolated and schema-checked, then the services of the
+    active profiles (and those without one) with only the volumes, networks and configs they use."""
+    document = interpolate(_compose(), environment)
+    errors = [
+        f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in _validator().iter_errors(document)
+    ]
+    assert not errors, errors
+    services = {
+        name: service
+        for name, service in document["services"].items()
+        if not service.get("profiles") or set(service["profiles"]) & set(profiles)
+    }
+    used_volumes = {v.split(":")[0] for s in services.values() for v in s.get("volumes", []) if ":" in v}
+    used_networks = {n for s in services.values() for n in s.get("networks", ["default"])}
+    used_configs = {c["source"] for s in services.values() for c in s.get("configs", [])}
+    project: dict[str, Any] = {"services": services}
+    project["networks"] = {n: document.get("networks", {}).get(n) for n in sorted(used_networks)}
+    project["volumes"] = {v: document["volumes"][v] for v in sorted(used_volumes & set(document["volumes"]))}
+    if used_configs:
+        project["configs"] = {c: document["configs"][c] for c in sorted(used_configs)}
+    return project
+
+
+@functools.cache
+def _validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(json.loads(SCHEMA.read_text()))
+
+
+def _environment(*, secrets: bool) -> dict[str, str]:
+    """An operator's environment: nothing of the project's set, or just the two shared secrets."""
+    return {variable: "x" * 48 for variable in SHARED_SECRETS} if secrets else {}
+
+
+def test_the_schema_is_the_compose_specification_with_its_licence() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    assert schema["title"] == "Compose Specification"
+    assert "Apache License" in (SCHEMA.parent / "LICENSE").read_text()
+    assert "compose-spec/compose-spec" in (SCHEMA.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "complaint"),
+    [
+        (("services", "gateway", "healthchek"), {}, "'healthchek' was unexpected"),
+        (("services", "lb", "depends_on"), "gateway01", "is not valid under any of the schemas"),
+        (("services", "es01", "volumes"), {"es01-data": "/data"}, "is not of type"),
+        (("nets",), {}, "'nets' was unexpected"),
+    ],
+)
+def test_the_schema_refuses_what_compose_refuses(path: tuple[str, ...], value: Any, complaint: str) -> None:
+    document = copy.deepcopy(interpolate(_compose(), _environment(secrets=True)))
+    *parents, last = path
+    target = document
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    messages = [error.message for error in _validator().iter_errors(document)]
+    assert any(complaint in message for message in messages), messages
+
+
+def test_interpolation_follows_the_compose_rules() -> None:
+    environment = {"SET": "v", "EMPTY": ""}
+    cases = {
+        "$$name $${SET}": "$name ${SET}",
+        "${SET} $SET ${MISSING}": "v v ",
+        "${EMPTY:-d} ${EMPTY-d} ${MISSING-d}": "d  d",
+        "${SET:+alt} ${EMPTY:+alt} ${EMPTY+alt}": "alt  alt",
+        "${SET:?needed}": "v",
+    }
+    for written, read in cases.items():
+        assert interpolate(written, environment) == read
+    with pytest.raises(Unset, match="EMPTY: needed"):
+        interpolate("${EMPTY:?needed}", environment)
+    assert interpolate({"$$key": ["${SET}", 1]}, environment) == {"$$key": ["v", 1]}
+
+
 def test_compose_accepts_the_cluster_profile() -> None:
-    result = _docker_compose("--profile", "cluster", "config", "--format", "json", secrets=True)
-    assert result.returncode == 0, result.stderr
-    project = json.loads(result.stdout)
+    project = load_project(_environment(secrets=True), ("cluster",))
     assert set(project["services"]) == {"elasticsearch", "gateway", *NODES, *REPLICAS, "lb"}
-    # `config` writes every $ of the loaded project as $$; undone, it is exactly what nginx gets.
-    assert project["configs"]["cluster-lb"]["content"].replace("$$", "$") == _nginx_conf()
+    assert set(project["networks"]) == {"default", "cluster-es", "cluster-lb"}
+    # Interpolation turns every $$ into $: exactly what nginx gets, with no variable of Compose's left.
+    assert project["configs"]["cluster-lb"]["content"] == _nginx_conf()
 
 
-@needs_compose
 def test_compose_passes_the_same_secrets_to_both_replicas() -> None:
     for secrets in (True, False):
-        result = _docker_compose("--profile", "cluster", "config", "--format", "json", secrets=secrets)
-        assert result.returncode == 0, result.stderr
-        services = json.loads(result.stdout)["services"]
+        services = load_project(_environment(secrets=secrets), ("cluster",))["services"]
         for variable in SHARED_SECRETS:
             values = {services[name]["environment"][variable] for name in REPLICAS}
             assert values == {"x" * 48 if secrets else ""}
 
 
-@needs_compose
 def test_compose_default_profile_is_unchanged_and_needs_no_secrets() -> None:
-    result = _docker_compose("config", "--format", "json", secrets=False)
-    assert result.returncode == 0, result.stderr
-    project = json.loads(result.stdout)
+    project = load_project(_environment(secrets=False))
     assert set(project["services"]) == {"elasticsearch", "gateway"}
     assert set(project["volumes"]) == {"es-data", "gateway-state"}
     assert set(project["networks"]) == {"default"}
     assert "configs" not in project
-    assert project["services"]["gateway"]["ports"][0]["published"] == "8443"
+    assert project["services"]["gateway"]["ports"] == ["127.0.0.1:8443:8443"]
+    assert project["services"]["gateway"]["environment"]["TENANT_ID"] == DEMO_TENANT

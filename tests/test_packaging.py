@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,13 @@ def test_a_wheel_install_finds_templates_and_seed_outside_the_repository(tmp_pat
     static = REPO / "gateway" / "http" / "static"
     assert Path(found["ui"][0]).is_relative_to(target)
     assert found["ui"][1] == sorted(p.relative_to(static).as_posix() for p in static.rglob("*.*"))
+
+
+def test_a_source_tree_knows_its_version_without_being_installed(tmp_path: Path) -> None:
+    """The image runs the gateway from its copied sources (PYTHONPATH): /version still says the release."""
+    from gateway import source_version
+
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    released = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert source_version(tmp_path) == released != "0.0.0"
+    assert source_version(tmp_path / "elsewhere") == "0.0.0"  # no pyproject.toml there

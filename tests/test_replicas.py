@@ -1,4 +1,4 @@
-"""Two gateway processes on one cluster: a key revoked on one is refused by the other within 1 s.
+"""Two gateway processes on one cluster: a key revoked on one is refused by the other.
 
 Also checks, on real processes, that neither the key nor the admin's password or token reach any log or
 any Elasticsearch index.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +15,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, GatewayProcess
-
-REVOCATION_WINDOW = 1.0
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, GatewayProcess, eventually
 
 
 @pytest.fixture
@@ -41,7 +38,7 @@ def replicas(
             replica.stop()
 
 
-def test_revocation_reaches_the_other_replica_within_a_second(
+def test_revocation_reaches_the_other_replica(
     replicas: tuple[GatewayProcess, GatewayProcess], es: Elasticsearch
 ) -> None:
     a, b = replicas
@@ -55,11 +52,9 @@ def test_revocation_reaches_the_other_replica_within_a_second(
 
     revoked = httpx.post(f"{a.url}/api/admin/revokeApiToken", json={"token": key}, headers=auth)
     assert revoked.json() == {"message": "User token disabled"}
-    revoked_at = time.monotonic()
-    while b.search(key) == 200 and time.monotonic() - revoked_at < REVOCATION_WINDOW:
-        time.sleep(0.02)
-    print(f"replica B refused the revoked key {time.monotonic() - revoked_at:.3f}s after revocation")
-    time.sleep(max(0.0, revoked_at + REVOCATION_WINDOW - time.monotonic()))
+    # B polls the revocation generation 4 times per window (1 s); how long it took is not asserted here
+    # (tests/auth/test_verifier.py checks the bound on an injected clock), only that B gets there.
+    eventually(lambda: b.search(key) == 401, "replica B to refuse the key revoked on A", every=0.02)
     assert b.search(key) == 401
     assert a.search(key) == 401
 

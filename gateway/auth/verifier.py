@@ -125,11 +125,12 @@ class ApiKeyVerifier:
         self._cache.clear()
 
     async def sync(self) -> None:
+        asked = self._clock.monotonic()  # the answer is as old as the question: the window counts from here
         generation = await self._store.revocation_generation()
         if generation != self._generation:
             self._cache.clear()
             self._generation = generation
-        self._synced_at = self._clock.monotonic()
+        self._synced_at = asked
 
     async def watch(self) -> None:
         """Poll the revocation generation until cancelled (runs for the app's lifetime)."""

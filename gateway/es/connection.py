@@ -82,7 +82,7 @@ class Node:
         self.waiting: deque[Batch] = deque()  # batches for when one of its connections frees up
         self.open = 0  # connections open or being opened
         self.failures = 0  # consecutive
-        self.dead_until = 0.0  # loop time; 0: alive
+        self.dead_until = 0.0  # on the client's monotonic clock; 0: alive
         self.removed = False
 
     def request(self, path: bytes, body: bytes) -> bytes:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import ElasticsearchUnavailable
 from gateway.es.connection import Batch, Connection, Node, Pending, RawResponse, ssl_context
 from gateway.settings import Settings
@@ -39,8 +40,14 @@ MAX_PIPELINE = 8
 class PassthroughClient:
     """POSTs JSON to the cluster's nodes (``ES_URL``'s, or the sniffed ones), failing over between them."""
 
-    def __init__(self, settings: Settings, on_node_failure: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_node_failure: Callable[[], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._settings = settings
+        self._now = clock.monotonic  # dead nodes' back-off
         self._ssl = ssl_context(settings) if settings.es_urls[0].startswith("https:") else None
         self._timeout = settings.es_request_timeout
         self._nodes = [Node(url, settings, self._ssl) for url in settings.es_urls]
@@ -57,7 +64,7 @@ class PassthroughClient:
 
     def alive(self) -> list[str]:
         """The nodes searches currently go to."""
-        now = asyncio.get_running_loop().time()
+        now = self._now()
         return [node.url for node in self._nodes if node.dead_until <= now]
 
     def set_nodes(self, urls: Sequence[str]) -> None:
@@ -99,7 +106,7 @@ class PassthroughClient:
         candidates = [node for node in nodes if node not in batch.tried] if batch.tried else nodes
         if not candidates:
             return None
-        now = asyncio.get_running_loop().time()
+        now = self._now()
         live = [node for node in candidates if node.dead_until <= now]
         if not live:
             return None if batch.tried else min(candidates, key=lambda node: node.dead_until)
@@ -208,7 +215,7 @@ class PassthroughClient:
                 self._dispatch(waiting, node)
 
     def _node_failed(self, node: Node) -> None:
-        now = asyncio.get_running_loop().time()
+        now = self._now()
         if node.dead_until <= now:  # not already known dead (several connections report one failure)
             node.mark_dead(now)
             if self.on_node_failure is not None:

@@ -8,7 +8,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,7 +15,14 @@ import httpx
 
 from gateway.es import embedded
 from gateway.ingest.entities import document_id
-from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID, free_port, run_cli, showcase_datasource
+from tests.helpers import (
+    DOCUMENTED_SEARCH,
+    TEST_TENANT_ID,
+    eventually,
+    free_port,
+    run_cli,
+    showcase_datasource,
+)
 from tests.http.routes.test_search import BROWSER_HEADERS
 
 
@@ -94,15 +100,15 @@ def test_up_serves_https_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     )
     node = embedded.NodeConfig(tmp_path / "elasticsearch", port=es_port)
     try:
-        deadline = time.monotonic() + 240
-        while True:
+
+        def serving() -> bool:
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "gateway up never served"
             try:
-                if _get(f"https://127.0.0.1:{port}/readyz") == 200:
-                    break
+                return _get(f"https://127.0.0.1:{port}/readyz") == 200
             except OSError:
-                time.sleep(0.5)
+                return False
+
+        eventually(serving, "gateway up to serve", within=240, every=0.5)
         running = embedded.status(node)
         assert running is not None and running.ready
         _documented_walk_through(f"https://127.0.0.1:{port}")

@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import socket
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.helpers import (
     DOCUMENTED_SEARCH,
     TEST_TENANT_ID,
     GatewayProcess,
+    eventually_async,
     free_port_range,
     make_settings,
     pid_alive,
@@ -107,7 +107,7 @@ class Load:
 
     url: str
     key: str
-    searches: list[tuple[float, int | str]] = field(default_factory=list)  # (time, status or error)
+    searches: list[int | str] = field(default_factory=list)  # status or error, in the order answered
     acknowledged: list[str] = field(default_factory=list)  # identity ids the gateway answered ok for
     refused: int = 0  # ingest batches answered 503 (retryable)
     _running: bool = True
@@ -122,9 +122,9 @@ class Load:
                 answer = await http.post(
                     "/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=self.headers
                 )
-                self.searches.append((time.monotonic(), answer.status_code))
+                self.searches.append(answer.status_code)
             except httpx.TransportError as exc:
-                self.searches.append((time.monotonic(), type(exc).__name__))
+                self.searches.append(type(exc).__name__)
 
     async def ingest(self, http: httpx.AsyncClient) -> None:
         batch = 0
@@ -174,27 +174,33 @@ def test_killing_the_master_node_under_load_fails_no_search_and_loses_no_acknowl
         load = Load(gateway.url, gateway.create_api_key())
         victim = _elected_master(three_nodes)
         survivor = next(url for url in three_nodes.urls if url != victim.url)
-        killed_at = 0.0
+        killed_at = 0  # searches answered before the kill
+
+        async def answered(searches: int, writes: int) -> bool:
+            return len(load.searches) >= searches and len(load.acknowledged) >= writes
 
         async def kill_the_master() -> None:
             nonlocal killed_at
-            await asyncio.sleep(2)
+            await eventually_async(lambda: answered(20, 1), "the load to be under way", within=120)
             running = embedded.status(victim)
             assert running is not None
             os.kill(running.pid, signal.SIGKILL)
-            killed_at = time.monotonic()
+            killed_at, acknowledged = len(load.searches), len(load.acknowledged)
             path = "/_cluster/health?wait_for_nodes=2&wait_for_status=yellow&timeout=60s"
             async with httpx.AsyncClient(timeout=90) as http:
                 health = (await http.get(f"{survivor}{path}")).json()
             assert health["number_of_nodes"] == 2, health
-            await asyncio.sleep(3)  # keep the load on the two-node cluster a while
+            # keep the load on the two-node cluster until it has answered more searches and writes
+            await eventually_async(
+                lambda: answered(killed_at + 20, acknowledged + 1), "load on the two nodes", within=120
+            )
 
         asyncio.run(load.run_while(kill_the_master))
     finally:
         gateway.stop()
 
-    after = [status for at, status in load.searches if at > killed_at]
-    failed = [status for _, status in load.searches if status != 200]
+    after = load.searches[killed_at:]
+    failed = [status for status in load.searches if status != 200]
     print(
         f"searches {len(load.searches)} ({len(after)} after the kill), failed {len(failed)}; "
         f"ingest acknowledged {len(load.acknowledged)}, batches refused with 503 {load.refused}"

@@ -21,7 +21,7 @@ from gateway.es.client import build_client
 from gateway.es.connection import DEAD_BACKOFF
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer, sniffed_urls
-from tests.helpers import free_port, make_settings
+from tests.helpers import ManualClock, free_port, make_settings
 
 INDEX = "autonomous-iam_passthrough_nodes"
 BODY = orjson.dumps({"query": {"match_all": {}}})
@@ -79,8 +79,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 @contextlib.asynccontextmanager
-async def _client(es_url: str, request_timeout: float = 10) -> AsyncIterator[PassthroughClient]:
-    client = PassthroughClient(make_settings(es_url=es_url, es_request_timeout=request_timeout))
+async def _client(
+    es_url: str, request_timeout: float = 10, clock: ManualClock | None = None
+) -> AsyncIterator[PassthroughClient]:
+    settings = make_settings(es_url=es_url, es_request_timeout=request_timeout)
+    client = PassthroughClient(settings, clock=clock or ManualClock())
     try:
         yield client
     finally:
@@ -113,7 +116,7 @@ def test_searches_a_node_took_and_lost_are_answered_by_another(es_url: str, mode
 
     async def run() -> tuple[list[int], list[str], int]:
         urls = f"http://127.0.0.1:{port},{es_url}"
-        async with Relay(es_url, port, mode) as relay, _client(urls, 1) as client:
+        async with Relay(es_url, port, mode) as relay, _client(urls, 4) as client:
             statuses = []
             for _ in range(3):  # round-robin: the broken node gets its turn
                 statuses += await _statuses(client, 12)
@@ -129,12 +132,15 @@ def test_a_dead_node_is_tried_again_after_its_back_off_and_used_when_back(es_url
     port = free_port()
     node = f"http://127.0.0.1:{port}"
 
+    clock = ManualClock()
+
     async def run() -> tuple[list[str], list[str], int, list[int]]:
-        async with _client(f"{node},{es_url}") as client:
+        async with _client(f"{node},{es_url}", clock=clock) as client:
             await _statuses(client, 10)
             while_dead = client.alive()
             async with Relay(es_url, port, "forward") as relay:  # the node comes back
-                await asyncio.sleep(DEAD_BACKOFF + 0.2)
+                assert relay.connections == 0 and client.alive() == [es_url]  # within its back-off
+                clock.advance(DEAD_BACKOFF)
                 statuses = []
                 for _ in range(4):
                     statuses += await _statuses(client, 4)
@@ -153,7 +159,8 @@ def test_when_every_node_is_down_each_search_fails_promptly_with_unavailable() -
     async def run() -> list[BaseException | object]:
         async with _client(urls, 2) as client:
             searches = (client.post(f"/{INDEX}/_search", BODY) for _ in range(5))
-            return await asyncio.wait_for(asyncio.gather(*searches, return_exceptions=True), 5)
+            # a generous bound: only a hang ends here (a refused connection fails at once)
+            return await asyncio.wait_for(asyncio.gather(*searches, return_exceptions=True), 60)
 
     results = asyncio.run(run())
     assert len(results) == 5 and all(isinstance(r, ElasticsearchUnavailable) for r in results)
@@ -173,7 +180,7 @@ def test_a_search_no_node_answers_in_time_fails_after_two_nodes_not_all() -> Non
                 _client(",".join(f"http://127.0.0.1:{p}" for p in ports), 1)
             )
             try:
-                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 10)
+                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 60)  # bounds a hang only
             except ElasticsearchUnavailable as exc:
                 return exc, sum(relay.connections for relay in relays)
         return None, sum(relay.connections for relay in relays)
@@ -211,10 +218,10 @@ def test_a_node_whose_name_cannot_be_encoded_fails_over_instead_of_hanging(es_ur
     async def run() -> tuple[list[int], BaseException | None]:
         async with _client(es_url) as client:
             client.set_nodes([f"http://{'x' * 64}.example:9200", es_url])
-            statuses = await asyncio.wait_for(_statuses(client, 6), 10)
+            statuses = await asyncio.wait_for(_statuses(client, 6), 60)  # bounds a hang only
             client.set_nodes([f"http://{'x' * 64}.example:9200"])
             try:
-                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 10)
+                await asyncio.wait_for(client.post(f"/{INDEX}/_search", BODY), 60)
             except ElasticsearchUnavailable as exc:
                 return statuses, exc
             return statuses, None

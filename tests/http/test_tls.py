@@ -8,7 +8,6 @@ import os
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gateway.http.tls import ensure_certificate, generate_self_signed, self_signed_paths
-from tests.helpers import TEST_TENANT_ID, free_port, make_settings
+from tests.helpers import TEST_TENANT_ID, eventually, free_port, make_settings
 
 
 def test_self_signed_certificate_is_made_once_with_a_private_key(tmp_path: Path) -> None:
@@ -33,16 +32,16 @@ def test_self_signed_certificate_is_made_once_with_a_private_key(tmp_path: Path)
 
 
 def _wait_get(url: str, context: ssl.SSLContext | None, process: subprocess.Popen[bytes]) -> bytes:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def get() -> bytes | None:
         assert process.poll() is None, "gateway exited early"
         try:
             with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 body: bytes = response.read()
                 return body
         except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} never answered")
+            return None
+
+    return eventually(get, f"{url} to answer", every=0.2)
 
 
 def _serve(es_url: str, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:

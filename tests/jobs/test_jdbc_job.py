@@ -3,6 +3,7 @@ real PostgreSQL server (tests/pg.py) or the seed's SQLite database. Nothing is m
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -12,16 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from elasticsearch import Elasticsearch, helpers
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
 from gateway.ingest.entities import document_id
 from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
     TEST_TENANT_ID,
     GatewayProcess,
+    eventually,
     run_cli,
+    start_cli,
 )
 from tests.pg import PostgresServer
 
@@ -242,3 +249,69 @@ def test_definitions_carrying_credentials_are_refused_before_anything_is_read(
     hr.index_datasource(es, "hr-key", PEOPLE, user=hr.user, passwordEnv="INGEST_API_KEY")
     code, _, err = _job(gateway, gateway.create_api_key(), "hr-key", tmp_path)
     assert code == 1 and "passwordEnv must name a variable JDBC_PASSWORD_<name>, not INGEST_API_KEY" in err
+
+
+def _renewals(gateway: GatewayProcess) -> int:
+    """Lease renewals the gateway answered 200, from its own metrics."""
+    metrics = httpx.get(f"{gateway.url}/metrics", timeout=30).text
+    return sum(
+        int(sample.value)
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "gateway_http_requests_total"
+        and sample.labels["route"] == "/api/ingest/sync/{datasourceId}/renew"
+        and sample.labels["status"] == "200"
+    )
+
+
+def test_the_job_renews_its_lease_while_it_waits_for_its_source(
+    es: Elasticsearch, es_url: str, hr: HrDatabase, tmp_path: Path
+) -> None:
+    """The job's query waits on a table lock the test holds: a deterministic pause, as long as the test
+    wants. The test lets it go only after the run's first lease has expired and the gateway has answered
+    two renewals; the rows are then written after that expiry, which only a renewed lease allows."""
+    query = (
+        "SELECT employee_number AS usr_id, full_name AS usr_name FROM people "
+        "WHERE employee_number IN ('e1', 'e2')"
+    )
+    hr.index_datasource(es, "hr-lease", query, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
+    shared = {
+        "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
+        "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GATEWAY_SYNC_LEASE_SECONDS": "6",  # renewed every 2 s
+    }
+    gateway = GatewayProcess(es_url, tmp_path / "gateway", shared)
+    try:
+        gateway.wait_ready()
+        env = dict(
+            os.environ,
+            INGEST_API_KEY=gateway.create_api_key(),
+            TENANT_ID=TEST_TENANT_ID,
+            GATEWAY_DATA_ROOT=str(tmp_path),
+            JDBC_PASSWORD_HR_TEST=hr.password,
+        )
+        with hr.server.connect(hr.name) as db:
+            with db.transaction():
+                db.execute("LOCK TABLE people IN ACCESS EXCLUSIVE MODE")
+                job = start_cli(
+                    "ingest-job", "--datasource", "hr-lease", "--url", gateway.url, "--no-progress", env=env
+                )
+                waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'people'::regclass AND NOT granted"
+                eventually(
+                    lambda: db.execute(waiting).fetchone() == (1,), "the job's query waiting on the lock"
+                )
+                lease = es.get(index="gateway-sync-leases", id="hr-lease")["_source"]
+                first_expiry = dt.datetime.fromisoformat(lease["expires"])
+                eventually(
+                    lambda: dt.datetime.now(dt.UTC) > first_expiry and _renewals(gateway) >= 2,
+                    "the first lease to expire while the job renews it",
+                    within=120,
+                )
+                assert job.poll() is None, job.communicate()  # still waiting for its rows
+            out, err = job.communicate(timeout=300)  # the lock is gone: the rows are read and written now
+        assert job.returncode == 0, err
+        assert "identities: 2 loaded from jdbc:identities\n" in out
+        assert _count(es, "identities") == 2
+        assert es.options(ignore_status=404).get(index="gateway-sync-leases", id="hr-lease")["found"] is False
+    finally:
+        gateway.stop()

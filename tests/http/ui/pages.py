@@ -11,6 +11,7 @@ import httpx
 from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 
 from gateway.loading.seed import DEMO_ADMIN, DEMO_PASSWORD
+from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID
 
 DISPLAY_NAME = "Bob Rodgers"  # the demo admin's, shown as the drop-down's button
 NON_ADMIN = "carol.user@example.com"
@@ -68,6 +69,13 @@ class AdminApi:
         assert answer.status_code == 200, answer.text
         key: str = answer.json()["token"]
         return key
+
+    def search_status(self, key: str) -> int:
+        """The status of the documented search with ``key``."""
+        headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
+        return httpx.post(
+            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers
+        ).status_code
 
     def revoke(self, key: str) -> None:
         answer = httpx.post(f"{self.url}/api/admin/revokeApiToken", json={"token": key}, headers=self.headers)

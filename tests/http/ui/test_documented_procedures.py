@@ -7,24 +7,19 @@ real ``gateway serve`` and Elasticsearch; the key read from the page must answer
 from __future__ import annotations
 
 import re
-import time
 
 from playwright.sync_api import Page, expect
 
-from tests.helpers import GatewayProcess
+from tests.helpers import GatewayProcess, eventually
 from tests.http.ui.pages import AdminApi, ConsoleWatch, in_days, key_rows, log_in, open_self_service, row_of
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _answers(gateway: GatewayProcess, key: str, status: int) -> bool:
-    """The documented search with ``key``, retried for the revocation window (1 s by default)."""
-    deadline = time.monotonic() + 5
-    while gateway.search(key) != status:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
+    """The documented search with ``key`` answers ``status`` (a revocation reaches the cache within the
+    revocation window, 1 s by default: retried until then, with a generous bound)."""
+    return eventually(lambda: gateway.search(key) == status, f"the documented search to answer {status}")
 
 
 def test_create_an_api_key_using_the_ui_then_deactivate_it(

@@ -4,10 +4,10 @@ inline errors from the API, and "Test key" running the documented search with th
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from playwright.sync_api import Page, expect
 
+from tests.helpers import eventually
 from tests.http.ui.pages import AdminApi, in_days, key_rows, open_api_keys, row_of
 
 
@@ -18,13 +18,13 @@ def _status(page: Page, name: str) -> str:
 
 def test_status_words_filters_and_the_expiry_banner(page: Page, gateway: str) -> None:
     api = AdminApi(gateway)
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)  # room for a slow create on a busy machine
-    api.create("Short lived", expiration=expires.isoformat())
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)  # room for a slow create on a busy machine
+    short_lived = api.create("Short lived", expiration=expires.isoformat())
     api.create("Ends soon", expiration=in_days(3))
     api.revoke(api.create("Revoked key"))
     api.create("Long lived", expiration=in_days(90))
-    # The gateway runs in its own process on the real clock: wait until "Short lived" has expired.
-    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds() + 0.5))
+    # The gateway runs in its own process on the real clock: wait until it refuses "Short lived".
+    eventually(lambda: api.search_status(short_lived) == 401, "the short-lived key to expire")
     open_api_keys(page, gateway)
     expect(key_rows(page)).to_have_count(4)
     assert _status(page, "Long lived") == "Active"
