@@ -5,14 +5,16 @@ WORKDIR /app
 # Exactly the locked runtime dependencies (`make lock` writes requirements.lock), each checked by its hash;
 # nothing is resolved anew. The gateway itself runs from its source in /app.
 COPY requirements.lock ./
-RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r requirements.lock \
+    && pip check
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY index_templates ./index_templates
 COPY seed ./seed
 # `gateway` on the PATH (as `pip install` would make it), for `docker compose exec gateway gateway ...`.
 # seed/data is writable for `gateway seed load`, which builds the showcase SQLite database there.
-RUN printf '#!/bin/sh\nexec python -m gateway "$@"\n' > /usr/local/bin/gateway && chmod 755 /usr/local/bin/gateway \
+RUN printf '#!/usr/local/bin/python\nimport sys\nfrom gateway.cli import main\nsys.exit(main())\n' \
+        > /usr/local/bin/gateway && chmod 755 /usr/local/bin/gateway \
     && useradd --system --home /app gateway && mkdir -p /app/.state && chown gateway /app/.state /app/seed/data
 USER gateway
 

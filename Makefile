@@ -41,7 +41,7 @@ APT_INSTALL = if [ -n "$$missing" ]; then \
 
 # The virtualenv holds exactly requirements-dev.lock (every package pinned, with its hashes) and the project
 # itself; it is built anew whenever the lock changes. `make lock` re-resolves the locks from pyproject.toml.
-$(STAMP): requirements-dev.lock pyproject.toml
+$(STAMP): requirements-dev.lock
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
@@ -50,11 +50,18 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	touch $(STAMP)
 
 PIP     := $(PY) -m pip --disable-pip-version-check -q
-UV_LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
-	--custom-compile-command 'make lock' --quiet $(if $(UPGRADE),--upgrade)
+UV      := $(VENV)/bin/uv
+UV_LOCK := $(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' --quiet $(if $(filter 1 yes true,$(UPGRADE)),--upgrade)
 
-lock: ## re-resolve requirements-dev.lock and requirements.lock from pyproject.toml (UPGRADE=1: newest)
-	@[ -x $(VENV)/bin/uv ] || { $(PYTHON) -m venv $(VENV) && $(PIP) install --require-hashes --no-deps -r requirements-dev.lock; }
+# uv at its locked version and hash, alone: `make lock` must work while the rest of the lock does not.
+$(UV):
+	[ -d $(VENV) ] || $(PYTHON) -m venv $(VENV)
+	set -euo pipefail; pinned=$$(mktemp); trap 'rm -f "$$pinned"' EXIT; \
+	awk '/^uv==/{on=1; print; next} on && /^ /{print; next} {on=0}' requirements-dev.lock > "$$pinned"; \
+	$(PIP) install --require-hashes --no-deps -r "$$pinned"
+
+lock: $(UV) ## re-resolve requirements-dev.lock and requirements.lock from pyproject.toml (UPGRADE=1: newest); needs PyPI
 	$(UV_LOCK) --extra dev -o requirements-dev.lock
 	$(UV_LOCK) -c requirements-dev.lock -o requirements.lock
 	@echo "locked: $$(grep -c '^[a-z]' requirements-dev.lock) packages (dev), $$(grep -c '^[a-z]' requirements.lock) (runtime)"
@@ -106,9 +113,9 @@ GO              ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/g
 compose-check: $(STAMP) ## validate docker-compose.yml (both profiles) with the real Compose CLI too; builds it if missing
 	@docker compose version >/dev/null 2>&1 || $(MAKE) --no-print-directory $(COMPOSE_PLUGIN)
 	docker compose version
-	env -u GATEWAY_JWT_SECRET -u GATEWAY_API_KEY_SECRET docker compose config --quiet
+	env -u GATEWAY_JWT_SECRET -u GATEWAY_API_KEY_SECRET docker compose --env-file /dev/null config --quiet
 	GATEWAY_JWT_SECRET=$$(printf 'x%.0s' {1..48}) GATEWAY_API_KEY_SECRET=$$(printf 'x%.0s' {1..48}) \
-	  docker compose --profile cluster config --quiet
+	  docker compose --env-file /dev/null --profile cluster config --quiet
 	$(PY) -m pytest tests/test_compose.py
 
 $(COMPOSE_PLUGIN):

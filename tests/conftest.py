@@ -27,6 +27,12 @@ from tests.pg import PostgresServer, pg_bin, postgres_server
 
 ES_TEST_TIMEOUT = 30.0
 
+# The gateway and job processes the tests start fail on deprecations too, like the suite itself
+# (pyproject.toml's filterwarnings): a deprecated call in a child process would otherwise go unseen.
+os.environ["PYTHONWARNINGS"] = ",".join(
+    f"error::{category}" for category in ("DeprecationWarning", "PendingDeprecationWarning", "FutureWarning")
+)
+
 
 def _docker_answers() -> bool:
     try:

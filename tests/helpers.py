@@ -22,6 +22,7 @@ from gateway.es.client import build_client
 from gateway.settings import Settings
 
 T = TypeVar("T")
+HTTP_TIMEOUT = 60.0  # seconds a test's HTTP call may take: bounds a hang only, never a measure of speed
 
 TEST_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 OTHER_TENANT_ID = "11111111-2222-4333-8444-555555555555"
@@ -160,6 +161,20 @@ class ManualClock(SystemClock):
         self.offset += seconds
 
 
+class FrozenClock(ManualClock):
+    """Still until moved: the real time a test spends (requests, start-ups) never counts on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._monotonic, self._now = SystemClock.monotonic(self), SystemClock.now(self)
+
+    def monotonic(self) -> float:
+        return self._monotonic + self.offset
+
+    def now(self) -> dt.datetime:
+        return self._now + dt.timedelta(seconds=self.offset)
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process runs (a zombie, exited but not yet reaped, does not count)."""
     try:
@@ -277,7 +292,7 @@ class GatewayProcess:
     def search(self, key: str) -> int:
         headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
         return httpx.post(
-            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers
+            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers, timeout=HTTP_TIMEOUT
         ).status_code
 
     def stop(self) -> None:

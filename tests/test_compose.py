@@ -190,12 +190,17 @@ SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec" / "compose-sp
 # $NAME, and $$ for a literal $ (the Compose Specification's "Interpolation" section).
 _VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-    r"|(?P<named>[A-Za-z_][A-Za-z0-9_]*))"
+    r"|(?P<named>[A-Za-z_][A-Za-z0-9_]*)|(?P<invalid>\{[^}]*\}?|.?))"
 )
 
 
 class Unset(Exception):
     """A ${NAME:?error} or ${NAME?error} whose variable is missing: Compose refuses the file."""
+
+
+class InvalidInterpolation(Exception):
+    """A $ that is no variable (``$5``, ``${}``, a lone ``$``), or a nested default this model does not
+    evaluate (``${A:-${B}}``): refused rather than passed through unchanged."""
 
 
 def interpolate(value: Any, environment: dict[str, str]) -> Any:
@@ -210,8 +215,12 @@ def interpolate(value: Any, environment: dict[str, str]) -> Any:
     def replace(match: re.Match[str]) -> str:
         if match["escaped"]:
             return "$"
+        if match["invalid"] is not None:
+            raise InvalidInterpolation(f"invalid interpolation in {value!r}: {match[0]!r}")
         name = match["braced"] or match["named"]
         op, arg = match["op"] or "", match["arg"] or ""
+        if "$" in arg:
+            raise InvalidInterpolation(f"nested interpolation is not modelled here: {value!r}")
         present = name in environment
         usable = present and (environment[name] != "" or not op.startswith(":"))
         if op.endswith("-"):
@@ -227,10 +236,12 @@ def interpolate(value: Any, environment: dict[str, str]) -> Any:
     return _VARIABLE.sub(replace, value)
 
 
-def load_project(environment: dict[str, str], profiles: tuple[str, ...] = ()) -> dict[str, Any]:
+def load_project(
+    environment: dict[str, str], profiles: tuple[str, ...] = (), written: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The project Compose would run: the file interpolated and schema-checked, then the services of the
     active profiles (and those without one) with only the volumes, networks and configs they use."""
-    document = interpolate(_compose(), environment)
+    document = interpolate(_compose() if written is None else written, environment)
     errors = [
         f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in _validator().iter_errors(document)
     ]
@@ -240,12 +251,19 @@ def load_project(environment: dict[str, str], profiles: tuple[str, ...] = ()) ->
         for name, service in document["services"].items()
         if not service.get("profiles") or set(service["profiles"]) & set(profiles)
     }
-    used_volumes = {v.split(":")[0] for s in services.values() for v in s.get("volumes", []) if ":" in v}
+    # Named volumes (not paths), networks, configs and dependencies must exist, as Compose checks.
+    mounts = [v.split(":")[0] for s in services.values() for v in s.get("volumes", []) if ":" in v]
+    used_volumes = {m for m in mounts if not m.startswith((".", "/", "~"))}
     used_networks = {n for s in services.values() for n in s.get("networks", ["default"])}
     used_configs = {c["source"] for s in services.values() for c in s.get("configs", [])}
+    needed = {d for s in services.values() for d in s.get("depends_on", {})}
+    assert used_volumes <= set(document.get("volumes", {})), used_volumes - set(document.get("volumes", {}))
+    assert used_networks - {"default"} <= set(document.get("networks", {})), used_networks
+    assert used_configs <= set(document.get("configs", {})), used_configs
+    assert needed <= set(services), f"depends on inactive or unknown services: {needed - set(services)}"
     project: dict[str, Any] = {"services": services}
     project["networks"] = {n: document.get("networks", {}).get(n) for n in sorted(used_networks)}
-    project["volumes"] = {v: document["volumes"][v] for v in sorted(used_volumes & set(document["volumes"]))}
+    project["volumes"] = {v: document["volumes"][v] for v in sorted(used_volumes)}
     if used_configs:
         project["configs"] = {c: document["configs"][c] for c in sorted(used_configs)}
     return project
@@ -288,6 +306,23 @@ def test_the_schema_refuses_what_compose_refuses(path: tuple[str, ...], value: A
     assert any(complaint in message for message in messages), messages
 
 
+@pytest.mark.parametrize(
+    ("service", "key", "value", "complaint"),
+    [
+        ("gateway", "volumes", ["gateway-stat:/app/.state"], "gateway-stat"),
+        ("lb", "networks", ["cluster-lbb"], "cluster-lbb"),
+        ("gateway", "depends_on", {"es01": {"condition": "service_healthy"}}, "inactive or unknown services"),
+    ],
+)
+def test_references_to_what_the_file_does_not_declare_are_refused(
+    service: str, key: str, value: Any, complaint: str
+) -> None:
+    written = copy.deepcopy(_compose())
+    written["services"][service][key] = value
+    with pytest.raises(AssertionError, match=complaint):
+        load_project(_environment(secrets=True), () if service == "gateway" else ("cluster",), written)
+
+
 def test_interpolation_follows_the_compose_rules() -> None:
     environment = {"SET": "v", "EMPTY": ""}
     cases = {
@@ -301,6 +336,9 @@ def test_interpolation_follows_the_compose_rules() -> None:
         assert interpolate(written, environment) == read
     with pytest.raises(Unset, match="EMPTY: needed"):
         interpolate("${EMPTY:?needed}", environment)
+    for invalid in ("$5", "${}", "cost: 5$", "${A:-${B}}", "${1A}"):
+        with pytest.raises(InvalidInterpolation):
+            interpolate(invalid, environment)
     assert interpolate({"$$key": ["${SET}", 1]}, environment) == {"$$key": ["v", 1]}
 
 

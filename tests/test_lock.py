@@ -45,7 +45,9 @@ def read_lock(text: str) -> dict[NormalizedName, Pin]:
             continue
         if pin := _PIN.match(line):
             marker = Marker(pin["marker"]) if pin["marker"] else None
-            current = pins[canonicalize_name(pin["name"])] = Pin(Version(pin["version"]), marker)
+            name = canonicalize_name(pin["name"])
+            assert name not in pins, f"{name} is pinned twice"  # one pin per package, whatever the platform
+            current = pins[name] = Pin(Version(pin["version"]), marker)
         elif (digest := _HASH.match(line)) and current is not None:
             current.hashes.append(digest["hash"])
         elif (note := line.strip()).startswith("#") and current is not None:
@@ -111,7 +113,13 @@ def test_the_runtime_lock_is_the_dev_lock_without_the_dev_tools() -> None:
         assert needed_by, name
         for parent in needed_by:
             assert parent == PROJECT or canonicalize_name(parent) in production, (name, parent)
-    dev_only = {canonicalize_name(r.name) for r in dev} - {canonicalize_name(r.name) for r in runtime}
+    # ... and everything the runtime packages need is in it (the dev lock says who needs what).
+    runtime_direct = {canonicalize_name(r.name) for r in runtime}
+    for name, pin in development.items():
+        parents = {canonicalize_name(v) for v in pin.via if v != PROJECT} & set(production)
+        if parents or (PROJECT in pin.via and name in runtime_direct):
+            assert name in production, f"{name} (needed by {sorted(parents)}) is missing: {STALE}"
+    dev_only = {canonicalize_name(r.name) for r in dev} - runtime_direct
     assert {"pytest", "mypy", "playwright", "uv"} <= dev_only
     assert not {"pytest", "mypy", "playwright", "uv"} & set(production)
 
@@ -135,9 +143,13 @@ def test_a_pyproject_change_without_make_lock_is_caught(change: tuple[str, str],
 
 
 def test_this_environment_holds_exactly_the_dev_lock() -> None:
-    """`make test` installs the lock (--require-hashes --no-deps): every package at its locked version."""
+    """`make test` installs the lock (--require-hashes --no-deps): every package at its locked version,
+    and nothing else but the project itself and the installer."""
+    pins = read_lock(DEV_LOCK.read_text())
+    present = {canonicalize_name(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+    assert present - set(pins) - {"ingest-gateway", "pip"} == set()
     wrong = {}
-    for name, pin in read_lock(DEV_LOCK.read_text()).items():
+    for name, pin in pins.items():
         if pin.marker is not None and not pin.marker.evaluate():
             continue  # another platform's package
         try:

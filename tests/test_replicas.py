@@ -15,7 +15,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, GatewayProcess, eventually
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, HTTP_TIMEOUT, GatewayProcess, eventually
 
 
 @pytest.fixture
@@ -45,12 +45,17 @@ def test_revocation_reaches_the_other_replica(
     auth = a.admin_headers()
     token = auth["Authorization"].removeprefix("Bearer ")
     body = {"name": "Ingest Key", "description": "replicas", "expiration": "2099-01-02"}
-    key = httpx.post(f"{a.url}/api/admin/createApiToken", json=body, headers=auth).json()["token"]
+    key = httpx.post(
+        f"{a.url}/api/admin/createApiToken", json=body, headers=auth, timeout=HTTP_TIMEOUT
+    ).json()["token"]
     assert b.search(key) == 200  # B has now verified, and cached, the key
     assert b.search(key) == 200
-    assert httpx.get(f"{b.url}/api/admin/verifyApiToken/{key}", headers=auth).json()["is_valid"] is True
+    verified = httpx.get(f"{b.url}/api/admin/verifyApiToken/{key}", headers=auth, timeout=HTTP_TIMEOUT)
+    assert verified.json()["is_valid"] is True
 
-    revoked = httpx.post(f"{a.url}/api/admin/revokeApiToken", json={"token": key}, headers=auth)
+    revoked = httpx.post(
+        f"{a.url}/api/admin/revokeApiToken", json={"token": key}, headers=auth, timeout=HTTP_TIMEOUT
+    )
     assert revoked.json() == {"message": "User token disabled"}
     # B polls the revocation generation 4 times per window (1 s); how long it took is not asserted here
     # (tests/auth/test_verifier.py checks the bound on an injected clock), only that B gets there.

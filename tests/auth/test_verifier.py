@@ -9,8 +9,9 @@ on B's injected clock, so the bound is checked exactly, whatever the machine's s
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+from collections.abc import Awaitable, Callable
 
+from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.auth.apikeys import ApiKeyStore
@@ -19,21 +20,41 @@ from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import NotAuthenticated
 from gateway.es.client import build_client
 from gateway.settings import Settings
-from tests.helpers import TEST_TENANT_ID, ManualClock, bearer, create_key, login
+from tests.helpers import TEST_TENANT_ID, FrozenClock, bearer, create_key, login
 
 
-class FrozenClock(ManualClock):
-    """Still until moved: the real time the test spends (logging in, revoking) does not count."""
+class SlowAnswers(ApiKeyStore):
+    """The real store, whose revocation-generation answer arrives late: ``meanwhile`` runs after the
+    generation was read and before B gets it (a revocation, the clock moving on)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._monotonic, self._now = super().monotonic(), super().now()
+    def __init__(self, es: AsyncElasticsearch, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(es)
+        self.meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
 
-    def monotonic(self) -> float:
-        return self._monotonic + self.offset
+    async def revocation_generation(self) -> str:
+        generation = await super().revocation_generation()
+        if self.meanwhile is not None:
+            await self.meanwhile()
+        return generation
 
-    def now(self) -> dt.datetime:
-        return self._now + dt.timedelta(seconds=self.offset)
+
+def _replica_b(settings: Settings, store: ApiKeyStore, clock: FrozenClock) -> ApiKeyVerifier:
+    return ApiKeyVerifier(
+        store,
+        load_secrets(settings).api_key_hmac_key,
+        tenant_id=TEST_TENANT_ID,
+        cache_ttl=settings.key_cache_ttl_seconds,
+        revocation_window=settings.revocation_window_seconds,
+        clock=clock,
+    )
+
+
+async def _accepts(verifier: ApiKeyVerifier, key: str) -> bool:
+    try:
+        await verifier.verify(key, TEST_TENANT_ID)
+    except NotAuthenticated:
+        return False
+    return True
 
 
 def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_passed(
@@ -46,37 +67,57 @@ def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_
 
     async def run() -> tuple[bool, bool, bool]:
         es = build_client(settings)
-        b = ApiKeyVerifier(
-            ApiKeyStore(es),
-            load_secrets(settings).api_key_hmac_key,
-            tenant_id=TEST_TENANT_ID,
-            cache_ttl=settings.key_cache_ttl_seconds,
-            revocation_window=window,
-            clock=b_clock,
-        )
-
-        async def accepted() -> bool:
-            try:
-                await b.verify(key, TEST_TENANT_ID)
-            except NotAuthenticated:
-                return False
-            return True
-
+        b = _replica_b(settings, ApiKeyStore(es), b_clock)
         try:
             await b.sync()  # B confirms the generation once, then caches the key
-            cached = await accepted()
+            cached = await _accepts(b, key)
             revoked = await asyncio.to_thread(
                 client.post, "/api/admin/revokeApiToken", json={"token": key}, headers=bearer(token)
             )
             assert revoked.status_code == 200, revoked.text
             b_clock.advance(window * 0.9)  # B has not polled since: within the window it serves its cache
-            stale = await accepted()
+            stale = await _accepts(b, key)
             b_clock.advance(window * 0.2)  # past the window since B's last confirmed generation
-            after = await accepted()
+            after = await _accepts(b, key)
             await b.close()
             return cached, stale, after
         finally:
             await es.close()
 
-    cached, stale, after = asyncio.run(run())
-    assert (cached, stale, after) == (True, True, False)
+    assert asyncio.run(run()) == (True, True, False)
+
+
+def test_the_window_counts_from_when_the_generation_was_asked_for_not_answered(
+    client: TestClient, settings: Settings
+) -> None:
+    """B asks, the key is revoked, B's (old) answer arrives late: B's trust ends one window after asking."""
+    token = login(client)
+    key = create_key(client, token)
+    window = settings.revocation_window_seconds
+    b_clock = FrozenClock()
+
+    async def revoke_while_the_answer_travels() -> None:
+        revoked = await asyncio.to_thread(
+            client.post, "/api/admin/revokeApiToken", json={"token": key}, headers=bearer(token)
+        )
+        assert revoked.status_code == 200, revoked.text
+        b_clock.advance(window * 0.9)
+
+    async def run() -> tuple[bool, bool]:
+        es = build_client(settings)
+        store = SlowAnswers(es, meanwhile=lambda: asyncio.sleep(0))
+        b = _replica_b(settings, store, b_clock)
+        try:
+            await b.sync()
+            cached = await _accepts(b, key)
+            store.meanwhile = revoke_while_the_answer_travels
+            await b.sync()  # read before the revocation: the old generation, 0.9 window late
+            store.meanwhile = None
+            b_clock.advance(window * 0.2)  # 1.1 windows after B asked, 0.2 after the answer came
+            after = await _accepts(b, key)
+            await b.close()
+            return cached, after
+        finally:
+            await es.close()
+
+    assert asyncio.run(run()) == (True, False)

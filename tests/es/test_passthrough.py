@@ -68,7 +68,7 @@ def test_an_unreachable_node_fails_every_caller_promptly() -> None:
         try:
             return await asyncio.wait_for(
                 asyncio.gather(*(client.post("/x/_search", b"{}") for _ in range(5)), return_exceptions=True),
-                5,
+                60,  # bounds a hang only: a refused connection fails at once, whatever the machine
             )
         finally:
             await client.close()

@@ -21,7 +21,7 @@ from gateway.es.client import build_client
 from gateway.es.connection import DEAD_BACKOFF
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer, sniffed_urls
-from tests.helpers import ManualClock, free_port, make_settings
+from tests.helpers import FrozenClock, free_port, make_settings
 
 INDEX = "autonomous-iam_passthrough_nodes"
 BODY = orjson.dumps({"query": {"match_all": {}}})
@@ -80,10 +80,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 @contextlib.asynccontextmanager
 async def _client(
-    es_url: str, request_timeout: float = 10, clock: ManualClock | None = None
+    es_url: str, request_timeout: float = 10, clock: FrozenClock | None = None
 ) -> AsyncIterator[PassthroughClient]:
+    """A client whose dead nodes stay dead until its clock is moved (a frozen one unless given)."""
     settings = make_settings(es_url=es_url, es_request_timeout=request_timeout)
-    client = PassthroughClient(settings, clock=clock or ManualClock())
+    client = PassthroughClient(settings, clock=clock or FrozenClock())
     try:
         yield client
     finally:
@@ -116,7 +117,7 @@ def test_searches_a_node_took_and_lost_are_answered_by_another(es_url: str, mode
 
     async def run() -> tuple[list[int], list[str], int]:
         urls = f"http://127.0.0.1:{port},{es_url}"
-        async with Relay(es_url, port, mode) as relay, _client(urls, 4) as client:
+        async with Relay(es_url, port, mode) as relay, _client(urls, 10) as client:
             statuses = []
             for _ in range(3):  # round-robin: the broken node gets its turn
                 statuses += await _statuses(client, 12)
@@ -132,7 +133,7 @@ def test_a_dead_node_is_tried_again_after_its_back_off_and_used_when_back(es_url
     port = free_port()
     node = f"http://127.0.0.1:{port}"
 
-    clock = ManualClock()
+    clock = FrozenClock()
 
     async def run() -> tuple[list[str], list[str], int, list[int]]:
         async with _client(f"{node},{es_url}", clock=clock) as client:

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, TEST_TENANT_ID, GatewayProcess, run_cli
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, HTTP_TIMEOUT, TEST_TENANT_ID, GatewayProcess, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "5"))
@@ -159,5 +159,5 @@ def test_every_answer_is_declared(
     if reporter is not None:
         last = run.stdout.strip().splitlines()[-1]
         reporter.write_line(f"\nfuzz: {figures['operations']} operations, {figures['cases']} cases; {last}")
-    paths = httpx.get(f"{gateway.url}/openapi.json").json()["paths"]
+    paths = httpx.get(f"{gateway.url}/openapi.json", timeout=HTTP_TIMEOUT).json()["paths"]
     assert figures["operations"] == sum(len(operations) for operations in paths.values())

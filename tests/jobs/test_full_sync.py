@@ -22,6 +22,7 @@ from gateway.settings import Settings
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
     make_settings,
@@ -160,7 +161,9 @@ def test_a_failed_or_partial_read_deletes_nothing(
 def test_concurrent_runs_are_refused(gateway: GatewayProcess, es: Elasticsearch, root: Path) -> None:
     key = gateway.create_api_key()
     headers = {"X-API-KEY": key, "x-tenant-id": TEST_TENANT_ID}
-    held = httpx.post(f"{gateway.url}/api/ingest/sync/{SHOWCASE}/start", headers=headers)
+    held = httpx.post(
+        f"{gateway.url}/api/ingest/sync/{SHOWCASE}/start", headers=headers, timeout=HTTP_TIMEOUT
+    )
     assert held.status_code == 200
     _remove_rows(_inputs(root) / "identities.csv", GONE + ",")
     code, _, err = _job(gateway, key, root)
@@ -191,7 +194,9 @@ def test_the_dry_run_check_covers_every_key_range(
         sink = KeySink(tmp_path)
         try:
             await sink.write(IDENTITIES, Action.UPSERT, read)
-            async with httpx.AsyncClient(base_url=gateway.url, headers=headers) as client:
+            async with httpx.AsyncClient(
+                base_url=gateway.url, headers=headers, timeout=HTTP_TIMEOUT
+            ) as client:
                 return await would_delete(client, SHOWCASE, sink, IDENTITIES, chunk=7)
         finally:
             sink.close()

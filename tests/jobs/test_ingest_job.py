@@ -22,6 +22,7 @@ from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
     eventually,
@@ -105,13 +106,13 @@ IDENTITIES_INDEX = "autonomous-iam_autoid_base_identities_latest"
 
 @pytest.fixture
 def strict_gateway(es: Elasticsearch, es_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
-    """A gateway that reports an item ok only once every copy of its shard wrote it, waiting 2 s for them;
+    """A gateway that reports an item ok only once every copy of its shard wrote it, waiting 4 s for them;
     the identities index has a replica, which a single node never assigns: every write is a real 503."""
     shared = {
         "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
         "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS": "all",
-        "ES_REQUEST_TIMEOUT": "4",  # copies waited for 2 s: 2 s to spare for the answer on a busy machine
+        "ES_REQUEST_TIMEOUT": "8",  # copies waited for 4 s: 4 s to spare for the answer on a busy machine
     }
     process = GatewayProcess(es_url, tmp_path / "gateway", shared)
     try:
@@ -140,7 +141,9 @@ def _with_sink(
 
     async def run() -> Any:
         hooks = {"response": [seen]}
-        async with httpx.AsyncClient(base_url=gateway.url, headers=headers, event_hooks=hooks) as client:
+        async with httpx.AsyncClient(
+            base_url=gateway.url, headers=headers, event_hooks=hooks, timeout=HTTP_TIMEOUT
+        ) as client:
             return await work(HttpSink(client, backoff=0.05, max_retry_after=0.05))
 
     return asyncio.run(run()), statuses
@@ -175,7 +178,7 @@ def test_items_still_unavailable_after_the_last_retry_are_reported_by_line(
         strict_gateway, lambda sink: load_entity_file(sink, IDENTITIES, path, Action.UPSERT, progress=False)
     )
     # The blank id is refused once; only the 503s are resent. Each attempt is a 207: Elasticsearch answered
-    # within the gateway's request timeout (ES_REQUEST_TIMEOUT=4), having waited 2 s for the copies.
+    # within the gateway's request timeout (ES_REQUEST_TIMEOUT=8), having waited 4 s for the copies.
     assert statuses == [207] * (RETRIES + 1)
     assert report.loaded == 0 and report.failed == 3
     assert [(e.line, e.message.split(":")[0]) for e in report.errors] == [
@@ -223,7 +226,9 @@ def test_a_whole_request_answered_503_is_repeated_then_stops_the_job(tmp_path: P
         async def run() -> None:
             headers = {"x-tenant-id": TEST_TENANT_ID, "X-API-KEY": "00000000-0000-4000-8000-000000000000"}
             hooks = {"response": [lambda r: _keep(answers, r)]}
-            async with httpx.AsyncClient(base_url=gateway.url, headers=headers, event_hooks=hooks) as client:
+            async with httpx.AsyncClient(
+                base_url=gateway.url, headers=headers, event_hooks=hooks, timeout=HTTP_TIMEOUT
+            ) as client:
                 await HttpSink(client, backoff=0.05, max_retry_after=0.05).write(
                     IDENTITIES, Action.UPSERT, _identities(2)
                 )

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,9 +279,10 @@ def test_the_job_renews_its_lease_while_it_waits_for_its_source(
     shared = {
         "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
         "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GATEWAY_SYNC_LEASE_SECONDS": "6",  # renewed every 2 s
+        "GATEWAY_SYNC_LEASE_SECONDS": "10",  # renewed every 3.3 s: 6.7 s to spare on a busy machine
     }
     gateway = GatewayProcess(es_url, tmp_path / "gateway", shared)
+    job: subprocess.Popen[str] | None = None
     try:
         gateway.wait_ready()
         env = dict(
@@ -314,4 +316,7 @@ def test_the_job_renews_its_lease_while_it_waits_for_its_source(
         assert _count(es, "identities") == 2
         assert es.options(ignore_status=404).get(index="gateway-sync-leases", id="hr-lease")["found"] is False
     finally:
+        if job is not None and job.poll() is None:  # a failed wait: leave no job behind
+            job.kill()
+            job.communicate()
         gateway.stop()

@@ -279,14 +279,14 @@ def test_items_without_enough_active_shard_copies_are_503_never_ok(
     settings: Settings, es: Elasticsearch
 ) -> None:
     # The node is alone and the templates give each shard one copy there: a second never becomes active.
-    strict = settings.model_copy(update={"ingest_wait_for_active_shards": 2, "es_request_timeout": 4.0})
+    strict = settings.model_copy(update={"ingest_wait_for_active_shards": 2, "es_request_timeout": 8.0})
     items = [{"usr_id": f"u{i}", "usr_name": f"User {i}"} for i in range(3)]
     with TestClient(create_app(strict)) as client:
         key = create_key(client, login(client))
         for action in ("upsert", "create"):
             response = ingest(client, key, "identities", action, items)
             # A 207 with an answer per item: Elasticsearch gave up waiting for the copies (after the shard
-            # timeout, half the request timeout) and answered, before the client's own timeout (4 s) would
+            # timeout, half the request timeout) and answered, before the client's own timeout (8 s) would
             # have turned the whole request into a 503/504.
             assert response.status_code == 207, response.text
             body = response.json()

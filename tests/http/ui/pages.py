@@ -11,7 +11,7 @@ import httpx
 from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 
 from gateway.loading.seed import DEMO_ADMIN, DEMO_PASSWORD
-from tests.helpers import DOCUMENTED_SEARCH, TEST_TENANT_ID
+from tests.helpers import DOCUMENTED_SEARCH, HTTP_TIMEOUT, TEST_TENANT_ID
 
 DISPLAY_NAME = "Bob Rodgers"  # the demo admin's, shown as the drop-down's button
 NON_ADMIN = "carol.user@example.com"
@@ -58,14 +58,18 @@ class AdminApi:
     def __init__(self, url: str) -> None:
         self.url = url
         answer = httpx.post(
-            f"{url}/api/authentication/login", json={"username": DEMO_ADMIN, "password": DEMO_PASSWORD}
+            f"{url}/api/authentication/login",
+            json={"username": DEMO_ADMIN, "password": DEMO_PASSWORD},
+            timeout=HTTP_TIMEOUT,
         )
         answer.raise_for_status()
         self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
 
     def create(self, name: str, expiration: str | None = None, description: str = "") -> str:
         body = {"name": name, "description": description, "expiration": expiration or in_days(90)}
-        answer = httpx.post(f"{self.url}/api/admin/createApiToken", json=body, headers=self.headers)
+        answer = httpx.post(
+            f"{self.url}/api/admin/createApiToken", json=body, headers=self.headers, timeout=HTTP_TIMEOUT
+        )
         assert answer.status_code == 200, answer.text
         key: str = answer.json()["token"]
         return key
@@ -74,11 +78,16 @@ class AdminApi:
         """The status of the documented search with ``key``."""
         headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
         return httpx.post(
-            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers
+            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers, timeout=HTTP_TIMEOUT
         ).status_code
 
     def revoke(self, key: str) -> None:
-        answer = httpx.post(f"{self.url}/api/admin/revokeApiToken", json={"token": key}, headers=self.headers)
+        answer = httpx.post(
+            f"{self.url}/api/admin/revokeApiToken",
+            json={"token": key},
+            headers=self.headers,
+            timeout=HTTP_TIMEOUT,
+        )
         assert answer.status_code == 200, answer.text
 
 

@@ -18,7 +18,7 @@ def _status(page: Page, name: str) -> str:
 
 def test_status_words_filters_and_the_expiry_banner(page: Page, gateway: str) -> None:
     api = AdminApi(gateway)
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)  # room for a slow create on a busy machine
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)  # room for a slow create on a busy machine
     short_lived = api.create("Short lived", expiration=expires.isoformat())
     api.create("Ends soon", expiration=in_days(3))
     api.revoke(api.create("Revoked key"))
