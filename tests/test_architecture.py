@@ -1,7 +1,7 @@
 """The tree is the architecture: layers import downwards, domain code is free of HTTP, modules are small.
 
-Read with the standard library's ``ast`` (every import statement, at any depth), plus one real import of
-the ingestion-job client with the web stack made unimportable.
+Read with the standard library's ``ast`` (every import statement, at any depth), plus real imports of
+the ingestion-job client (and its command) with the web stack made unimportable.
 """
 
 from __future__ import annotations
@@ -120,14 +120,20 @@ def _closure(start: str) -> set[str]:
     return seen
 
 
-def test_the_ingestion_job_client_needs_no_web_stack() -> None:
-    modules = _closure("gateway.jobs.ingest_job")
+# The job and its command: ``gateway ingest-job`` imports the command's module, not every command's.
+JOB_CLIENT = ("gateway.jobs.ingest_job", "gateway.cli.jobs")
+
+
+@pytest.mark.parametrize("start", JOB_CLIENT)
+def test_the_ingestion_job_client_needs_no_web_stack(start: str) -> None:
+    modules = _closure(start)
     third_party = {target.split(".")[0] for module in modules for target in imports_of(module)}
     assert "gateway.loading.loader" in modules  # the walk follows imports
     assert third_party.isdisjoint(WEB_STACK), sorted(third_party & set(WEB_STACK))
 
 
-def test_the_ingestion_job_client_imports_with_the_web_stack_unavailable() -> None:
+@pytest.mark.parametrize("start", JOB_CLIENT)
+def test_the_ingestion_job_client_imports_with_the_web_stack_unavailable(start: str) -> None:
     blocker = (
         "import sys\n"
         "class Block:\n"
@@ -135,7 +141,7 @@ def test_the_ingestion_job_client_imports_with_the_web_stack_unavailable() -> No
         f"        if name.split('.')[0] in {WEB_STACK!r}:\n"
         "            raise ImportError(f'{name} is not installed')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import gateway.jobs.ingest_job\n"
+        f"import {start}\n"
         f"assert not any(m.split('.')[0] in {WEB_STACK!r} for m in sys.modules)\n"
         "print('ok')\n"
     )

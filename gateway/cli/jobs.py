@@ -38,10 +38,12 @@ def _timestamp(_: click.Context, __: click.Parameter, value: str | None) -> dt.d
 @click.option("--tenant-id", envvar="TENANT_ID", required=True, help="Tenant id [TENANT_ID].")
 @click.option(
     "--api-key",
-    envvar="INGEST_API_KEY",
+    # JAS_API_KEY is the name the original product's jobs read (next to TENANT_ID); the first set wins.
+    envvar=["JAS_API_KEY", "INGEST_API_KEY"],
     prompt=True,
     hide_input=True,
-    help="API key [INGEST_API_KEY; prompted for when unset, never pass it on a shared command line].",
+    help="API key [JAS_API_KEY, or INGEST_API_KEY: JAS_API_KEY wins when both are set; prompted for when "
+    "neither is, never pass it on a shared command line].",
 )
 @click.option(
     "--data-root",

@@ -72,7 +72,7 @@ def _documented_walk_through(base: str) -> None:
         assert people.json() == {"message": "ok"}  # an update succeeds only on an existing identity
         sources = client.get("/api/ingest/datasources", params={"isActive": "true"}, headers=ingest_headers)
         assert len(sources.json()) == 4
-    # the README's JDBC job: the seed's SQLite database, built by the seed load, read through the gateway
+    # docs/ingestion.md's JDBC job: the SQLite database the seed load built, read through the gateway
     env = {k: v for k, v in os.environ.items() if k != "GATEWAY_DATA_ROOT"}
     env.update(INGEST_API_KEY=key, TENANT_ID=TEST_TENANT_ID)
     showcase_jdbc = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
