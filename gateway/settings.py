@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.bundled import REPO_ROOT as REPO_ROOT  # re-exported: the benchmarks import it from here
 from gateway.bundled import bundled_dir
 
+# The original documentation's tenant: the demo's (make run), the tests' and the benchmarks'.
 DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 MIN_PASSWORD_LENGTH = 8  # for administrators, wherever they are created
 

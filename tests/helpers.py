@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 
 from gateway.clock import SystemClock
 from gateway.es.client import build_client
-from gateway.settings import Settings
+from gateway.settings import DEMO_TENANT_ID, Settings
 
 T = TypeVar("T")
 HTTP_TIMEOUT = 60.0  # seconds a test's HTTP call may take: bounds a hang only, never a measure of speed
 
-TEST_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
+TEST_TENANT_ID = DEMO_TENANT_ID
 OTHER_TENANT_ID = "11111111-2222-4333-8444-555555555555"
 ADMIN_USER = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"

@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from gateway.es import launcher
+from gateway.settings import DEMO_TENANT_ID
 from tests.helpers import make_settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
@@ -50,7 +51,6 @@ def test_elasticsearch_data_survives_restarts() -> None:
 
 NODES = ("es01", "es02", "es03")
 REPLICAS = ("gateway01", "gateway02")
-DEMO_TENANT = "8700f5cb-eaca-461e-8c2e-245a25f2399d"  # the default when TENANT_ID is not set
 SHARED_SECRETS = ("GATEWAY_JWT_SECRET", "GATEWAY_API_KEY_SECRET")
 
 
@@ -365,4 +365,4 @@ def test_compose_default_profile_is_unchanged_and_needs_no_secrets() -> None:
     assert set(project["networks"]) == {"default"}
     assert "configs" not in project
     assert project["services"]["gateway"]["ports"] == ["127.0.0.1:8443:8443"]
-    assert project["services"]["gateway"]["environment"]["TENANT_ID"] == DEMO_TENANT
+    assert project["services"]["gateway"]["environment"]["TENANT_ID"] == DEMO_TENANT_ID  # the default

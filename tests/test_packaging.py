@@ -19,10 +19,10 @@ CHECK = """
 import json, gateway
 from gateway.es.templates import load_templates
 from gateway.loading.seed import DATASOURCES_FILE, MAPPINGS_FILE, read_datasources
-from gateway.settings import Settings
+from gateway.settings import DEMO_TENANT_ID, Settings
 from gateway.http.ui import STATIC_DIR
 
-settings = Settings(TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d")
+settings = Settings(TENANT_ID=DEMO_TENANT_ID)
 print(json.dumps({
     "package": gateway.__file__,
     "templates_dir": str(settings.templates_dir),

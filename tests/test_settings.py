@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from gateway.settings import DEMO_TENANT_ID
 from tests.helpers import make_settings, run_cli
 
 
@@ -66,7 +67,7 @@ def test_a_short_first_admin_password_is_refused_up_front() -> None:
 def test_gateway_refuses_to_start_with_a_short_first_admin_password(command: str, tmp_path: Path) -> None:
     env = dict(
         os.environ,
-        TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d",
+        TENANT_ID=DEMO_TENANT_ID,
         GATEWAY_ADMIN_USERNAME="admin@example.com",
         GATEWAY_ADMIN_PASSWORD="shorty",
         GATEWAY_STATE_DIR=str(tmp_path),
@@ -110,7 +111,7 @@ def test_credentials_in_es_url_are_refused_without_echoing_them() -> None:
 def test_gateway_refuses_to_start_with_a_bad_ingest_shard_count(tmp_path: Path) -> None:
     env = dict(
         os.environ,
-        TENANT_ID="8700f5cb-eaca-461e-8c2e-245a25f2399d",
+        TENANT_ID=DEMO_TENANT_ID,
         GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS="0",
         GATEWAY_STATE_DIR=str(tmp_path),
         ES_URL="http://127.0.0.1:1",  # never reached: configuration is checked first

@@ -45,7 +45,7 @@ def decode_token(key: bytes, token: str, now: dt.datetime) -> dict[str, Any]:
             issuer=ISSUER,
             # Times are checked below, against the app's clock rather than the system's.
             options={
-                "require": ["exp", "iat", "iss", "aud", "sub"],
+                "require": list(REQUIRED),
                 "verify_exp": False,
                 "verify_iat": False,
             },

@@ -133,7 +133,6 @@ _INTERVAL_FILTER = Obj(
     },
     name="an intervals filter",
 )
-_SEVERAL = {"intervals": ListOf(INTERVALS_RULE, 64), "filter": _INTERVAL_FILTER}
 INTERVAL_RULES: dict[str, Rule] = {
     "match": Obj({**_USE_FIELD, **_GAPS, "query": TEXT, "filter": _INTERVAL_FILTER}, ("query",), "match"),
     "prefix": Obj({**_USE_FIELD, "prefix": Str("wildcard / prefix characters")}, ("prefix",), "prefix"),

@@ -76,7 +76,7 @@ async def search_datasources(client: PassthroughClient, index: str, raw: bytes) 
         response = await client.post(path, body)
     if response.status != 200:
         failure = _decode(response.body)
-        reason = _reason(failure, index) or "search failed"
+        reason = reason_for_caller(failure, index) or "search failed"
         if response.status == 500 and _failed_on_the_body(failure):
             # Elasticsearch answers some rejections of a body with 500 (a nested query on a path that is
             # not nested, inside an aggregation): the shards failed on the body itself, so sending it
@@ -159,17 +159,14 @@ def _failed_on_the_body(info: Any) -> bool:
     )
 
 
-def reason_for_caller(raw: bytes, index: str) -> str | None:
-    """Elasticsearch's reason for a failed search, or ``WITHHELD`` if any part of it names another index.
+def reason_for_caller(info: Any, index: str) -> str | None:
+    """Elasticsearch's reason for a failed search (its decoded error body), or ``WITHHELD`` if any part of
+    it names another index.
 
     The grammar already keeps every other index out of the search; this is the second wall. Every
     ``index`` an error names (root causes, shard failures, nested causes) must be the data-source index,
     and so must every index named in an ``index_not_found``-style reason.
     """
-    return _reason(_decode(raw), index)
-
-
-def _reason(info: Any, index: str) -> str | None:
     named = set(_indices_named(info))
     if named - {index}:
         log.warning("search failure naming other indices withheld from the caller: %s", sorted(named))

@@ -114,6 +114,6 @@ def test_a_reason_naming_another_index_is_withheld() -> None:
     missing = {"error": {"root_cause": [{"type": "index_not_found_exception", "reason": "no such index [s]",
                          "resource.type": "index_or_alias", "resource.id": "secret-index"}]}}  # fmt: skip
     own = {"error": {"root_cause": [{"reason": "failed to parse date field [x]", "index": INDEX}]}}
-    assert reason_for_caller(json.dumps(foreign).encode(), INDEX) == WITHHELD
-    assert reason_for_caller(json.dumps(missing).encode(), INDEX) == WITHHELD
-    assert reason_for_caller(json.dumps(own).encode(), INDEX) == "failed to parse date field [x]"
+    assert reason_for_caller(foreign, INDEX) == WITHHELD
+    assert reason_for_caller(missing, INDEX) == WITHHELD
+    assert reason_for_caller(own, INDEX) == "failed to parse date field [x]"

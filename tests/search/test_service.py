@@ -42,7 +42,7 @@ def test_a_reason_only_in_the_caused_by_chain_reaches_the_caller() -> None:
             },
         }
     }
-    assert reason_for_caller(orjson.dumps(failure), "idx") == "deep"
+    assert reason_for_caller(failure, "idx") == "deep"
 
 
 def _shard_failure(kind: str) -> dict[str, object]:

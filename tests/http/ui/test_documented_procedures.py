@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.helpers import GatewayProcess, eventually
+from tests.helpers import TEST_TENANT_ID, GatewayProcess, eventually
 from tests.http.ui.pages import AdminApi, ConsoleWatch, in_days, key_rows, log_in, open_self_service, row_of
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -47,7 +47,7 @@ def test_create_an_api_key_using_the_ui_then_deactivate_it(
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key
     expect(page.get_by_label("Try it: the documented data-source search")).to_have_value(
-        re.compile(f"x-tenant-id: 8700f5cb-eaca-461e-8c2e-245a25f2399d.*authorization: {key}", re.S)
+        re.compile(f"x-tenant-id: {TEST_TENANT_ID}.*authorization: {key}", re.S)
     )
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
