@@ -34,10 +34,10 @@ from typing import Any
 from psycopg import sql
 
 from bench._es import elasticsearch, free_port
+from gateway.embedded.postgres import PostgresServer, pg_bin, postgres_server
 from gateway.ingest.entities import IDENTITIES, entity_id, entity_metadata, primary_key
 from gateway.ingest.writer import Action, utc_now
 from gateway.loading.synthetic import generate
-from tests.pg import PostgresServer, pg_bin, postgres_server
 
 TENANT_NAME = "autonomous-iam"
 INDEX = IDENTITIES.index(TENANT_NAME)

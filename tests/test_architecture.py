@@ -20,6 +20,7 @@ WEB_STACK = ("fastapi", "starlette", "uvicorn")
 # From the top down; a module may import from its own layer and the layers below it, never above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("gateway.cli", "gateway.__main__")),
+    ("embedded", ("gateway.embedded",)),
     ("app", ("gateway.app",)),
     ("http", ("gateway.http",)),
     ("services", ("gateway.services",)),
@@ -36,6 +37,7 @@ NO_HTTP = (
     "gateway.loading",
     "gateway.jobs",
     "gateway.es",
+    "gateway.embedded",
     "gateway.errors",
     "gateway.settings",
     "gateway.clock",

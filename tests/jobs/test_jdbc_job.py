@@ -1,5 +1,5 @@
 """``gateway ingest-job`` on JDBC data sources, end to end: a real gateway process and Elasticsearch, a
-real PostgreSQL server (tests/pg.py) or the seed's SQLite database. Nothing is mocked."""
+real PostgreSQL server (gateway/embedded/postgres.py) or the seed's SQLite database. Nothing is mocked."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from elasticsearch import Elasticsearch, helpers
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
+from gateway.embedded.postgres import PostgresServer
 from gateway.ingest.entities import document_id
 from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
@@ -31,7 +32,6 @@ from tests.helpers import (
     run_cli,
     start_cli,
 )
-from tests.pg import PostgresServer
 
 SHOWCASE_JDBC = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
 DATASOURCES_INDEX = "autonomous-iam_common_datasources_latest"

@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL server: Debian's binaries, a temporary directory, a free port, no Docker.
+"""A throw-away PostgreSQL server for tests and benchmarks: Debian's binaries, a temporary directory, a
+given port, no Docker.
 
 ``initdb`` and ``postgres`` refuse to run as root, so as root they run as the ``postgres`` user the
 package creates (``runuser``). The server listens on 127.0.0.1 only, with its unix socket in its own
