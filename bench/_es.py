@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: an Elasticsearch to run against (ES_URL, or an embedded node we start)."""
+"""Shared by the benchmarks: an Elasticsearch to run against (ES_URL, or an embedded node we start), free
+loopback ports, and a process's memory."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def rss_mib(pid: int) -> float:
+    """The resident memory of process ``pid`` now, in MiB (0 for one that holds none: a zombie)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @contextmanager

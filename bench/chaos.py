@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._es import free_port, free_port_range
+from bench._es import free_port, free_port_range, rss_mib
 from gateway.es import cluster, embedded
 from gateway.es.client import build_client
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
@@ -304,13 +304,6 @@ async def campaign(run: Campaign, load: Load, outage: float) -> list[Phase]:
     load.running = False
     await loader
     return phases
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def found_ids(url: str, ids: list[str]) -> set[str]:

@@ -3,33 +3,19 @@
 Cold = an empty Maven repository (a temporary one, so your ~/.m2 is untouched) and no built launcher:
 download + build + start. Warm = the same node started again with everything cached.
 
-    .venv/bin/python bench/embedded_es.py            # prints a Markdown table
+    PYTHONPATH=. .venv/bin/python bench/embedded_es.py     # prints a Markdown table
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 
+from bench._es import free_port, rss_mib
 from gateway.es import embedded, launcher
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def main() -> None:
