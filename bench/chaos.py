@@ -29,113 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from bench._es import free_port, free_port_range, rss_mib
+from bench.chaos_load import TENANT, Load, Phase
+from bench.chaos_report import RECOVERY_PROMISE, report
 from gateway.es import cluster, embedded
 from gateway.es.client import build_client
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings
 
-TENANT = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
-IDENTITIES = "autonomous-iam_autoid_base_identities_latest"
-SEARCH = {
-    "query": {"sort": [{"datasource_id.keyword": {"order": "desc"}}], "size": 10, "query": {"match_all": {}}}
-}
 ADMIN = "chaos-admin@example.com"
-RECOVERY_PROMISE = 5.0
 MAX_MINUTES = 15
-BATCH = 50  # identities per ingest request
-
-
-@dataclass
-class Event:
-    at: float
-    kind: str  # "search" | "ingest"
-    replica: int
-    outcome: int | str  # HTTP status, or the transport error's name
-    retry_after: bool = False
-
-
-@dataclass
-class Phase:
-    name: str
-    start: float
-    fault: float = 0.0
-    end: float = 0.0
-    yellow: float | None = None  # outage: when the restarted cluster turned yellow
-    acknowledged: list[str] = field(default_factory=list)
-
-
-class Load:
-    """Round-robin over the replicas; a replica that refuses connections is skipped until it answers."""
-
-    def __init__(self, replicas: list[str], key: str) -> None:
-        self.replicas = replicas
-        self.headers = {"authorization": key, "x-tenant-id": TENANT}
-        self.events: list[Event] = []
-        self.phase: Phase | None = None
-        self.running = True
-        self._turn = 0
-        self._down: dict[int, float] = {}
-        self._batch = 0
-
-    def _pick(self, avoid: int | None = None) -> int:
-        now = time.monotonic()
-        for _ in range(len(self.replicas)):
-            self._turn = (self._turn + 1) % len(self.replicas)
-            if self._turn != avoid and self._down.get(self._turn, 0) <= now:
-                return self._turn
-        return (avoid + 1) % len(self.replicas) if avoid is not None else self._turn
-
-    async def _send(
-        self, http: httpx.AsyncClient, kind: str, path: str, body: object
-    ) -> httpx.Response | None:
-        replica = self._pick()
-        for attempt in range(2):
-            try:
-                answer = await http.post(self.replicas[replica] + path, json=body, headers=self.headers)
-            except httpx.TransportError as exc:
-                # Not connected: safe to send elsewhere. Cut off mid-request: only a search may be repeated.
-                if attempt == 0 and (isinstance(exc, httpx.ConnectError) or kind == "search"):
-                    self._down[replica] = time.monotonic() + 1.0
-                    replica = self._pick(avoid=replica)
-                    continue
-                self.events.append(Event(time.monotonic(), kind, replica, type(exc).__name__))
-                return None
-            retry_after = "retry-after" in answer.headers
-            self.events.append(Event(time.monotonic(), kind, replica, answer.status_code, retry_after))
-            return answer
-        return None
-
-    async def search(self, http: httpx.AsyncClient) -> None:
-        while self.running:
-            answer = await self._send(http, "search", "/jas/datasource/search", SEARCH)
-            if answer is None or answer.status_code != 200:
-                await asyncio.sleep(0.05)  # a caller that failed does not retry in a tight loop
-
-    async def ingest(self, http: httpx.AsyncClient) -> None:
-        while self.running:
-            self._batch += 1
-            ids = [f"chaos-{self._batch}-{n}" for n in range(BATCH)]
-            items = [{"usr_id": i, "usr_name": f"User {i}", "usr_manager_id": ""} for i in ids]
-            answer = await self._send(
-                http, "ingest", "/api/ingest/identities", {"action": "upsert", "identities": items}
-            )
-            if answer is not None and answer.status_code == 200 and self.phase is not None:
-                failed = {error["item"] for error in answer.json().get("errors", [])}
-                self.phase.acknowledged += [i for n, i in enumerate(ids) if n not in failed]
-            elif answer is None or answer.status_code >= 500:
-                await asyncio.sleep(0.2)  # as a job would back off
-
-    async def run(self, searchers: int = 4) -> None:
-        limits = httpx.Limits(max_connections=32)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-            workers = [self.search(http) for _ in range(searchers)]
-            await asyncio.gather(*workers, self.ingest(http))
 
 
 class Campaign:
@@ -306,99 +213,6 @@ async def campaign(run: Campaign, load: Load, outage: float) -> list[Phase]:
     return phases
 
 
-def found_ids(url: str, ids: list[str]) -> set[str]:
-    httpx.post(f"{url}/{IDENTITIES}/_refresh", timeout=60)
-    found: set[str] = set()
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        body = {"query": {"terms": {"usr_id.keyword": chunk}}, "size": len(chunk), "_source": ["usr_id"]}
-        hits = httpx.post(f"{url}/{IDENTITIES}/_search", json=body, timeout=60).json()["hits"]["hits"]
-        found |= {hit["_source"]["usr_id"] for hit in hits}
-    return found
-
-
-def longest_failure_window(events: list[Event]) -> float:
-    """The longest stretch from a failed request to the next successful one."""
-    longest, first_failure = 0.0, None
-    for event in sorted(events, key=lambda e: e.at):
-        if event.outcome == 200:
-            if first_failure is not None:
-                longest = max(longest, event.at - first_failure)
-            first_failure = None
-        elif first_failure is None:
-            first_failure = event.at
-    if first_failure is not None:
-        longest = max(longest, events[-1].at - first_failure)
-    return longest
-
-
-def report(run: Campaign, load: Load, phases: list[Phase]) -> tuple[list[str], int]:
-    lines = [
-        f"{'phase':15} {'searches':>8} {'failed':>6} {'fail window':>11} {'acked':>6} {'found':>6} "
-        f"{'503 items':>9} {'other 5xx':>9} {'recovery':>9}"
-    ]
-    figures: dict[str, dict[str, float]] = {}
-    for phase in phases:
-        events = [e for e in load.events if phase.start <= e.at < (phase.end or float("inf"))]
-        searches = [e for e in events if e.kind == "search"]
-        failed = [e for e in searches if e.outcome != 200]
-        found = found_ids(run.cluster.urls[0], phase.acknowledged) if phase.acknowledged else set()
-        refused_items = sum(BATCH for e in events if e.kind == "ingest" and e.outcome == 503)
-        bare_503 = sum(1 for e in events if e.outcome == 503 and not e.retry_after)
-        other_5xx = sum(
-            1 for e in events if isinstance(e.outcome, int) and e.outcome >= 500 and e.outcome != 503
-        )
-        last_failure = max((e.at for e in events if e.outcome != 200), default=None)
-        notes = []
-        if phase.yellow is not None:  # back = the first search answered once every node had stopped
-            back = min((e.at for e in searches if e.outcome == 200 and e.at > phase.fault), default=phase.end)
-            recovery = max(0.0, back - phase.yellow)
-            notes.append(
-                f"all nodes stopped at +0.0 s, cluster yellow at +{phase.yellow - phase.fault:.1f} s, "
-                f"first search answered at +{back - phase.fault:.1f} s"
-            )
-        elif last_failure is not None and phase.fault:
-            recovery = max(0.0, last_failure - phase.fault)
-        else:
-            recovery = 0.0
-        survivor_failed = sum(1 for e in events if e.replica == 1 and e.outcome != 200)
-        if phase.name == "replica kill":
-            moved = sum(1 for e in events if e.replica == 1)
-            notes.append(
-                f"requests answered by the surviving replica: {moved}, failed there: {survivor_failed}"
-            )
-        if bare_503:
-            notes.append(f"503 without Retry-After: {bare_503}")
-        figures[phase.name] = {
-            "failed": len(failed),
-            "lost": len(phase.acknowledged) - len(found),
-            "other_5xx": other_5xx + bare_503,
-            "recovery": recovery,
-            "survivor_failed": survivor_failed,
-        }
-        window, acked = longest_failure_window(events), len(phase.acknowledged)
-        lines.append(
-            f"{phase.name:15} {len(searches):>8} {len(failed):>6} {window:>10.2f}s {acked:>6} "
-            f"{len(found):>6} {refused_items:>9} {other_5xx:>9} {recovery:>8.2f}s"
-        )
-        lines += [f"{'':15} {note}" for note in notes]
-    node, outage, replica = figures["node kill"], figures["cluster outage"], figures["replica kill"]
-    lost = sum(int(f["lost"]) for f in figures.values())
-    lines.append(
-        f"chaos: node kill failed searches = {int(node['failed'])}, acknowledged lost = {lost}; "
-        f"cluster outage 5xx = {int(outage['other_5xx'])}, recovery = {outage['recovery']:.1f} s; "
-        f"replica kill failed = {int(replica['survivor_failed'])}"
-    )
-    broken = (
-        node["failed"] > 0
-        or lost > 0
-        or outage["other_5xx"] > 0
-        or outage["recovery"] > RECOVERY_PROMISE
-        or replica["survivor_failed"] > 0
-    )
-    return lines, 1 if broken else 0
-
-
 def _over_time(*_: object) -> None:
     raise TimeoutError(f"the campaign ran over {MAX_MINUTES} minutes")
 
@@ -423,7 +237,7 @@ def main() -> int:
             print(f"gateway replicas on {', '.join(run.replicas)}", flush=True)
             load = Load(run.replicas, run.api_key())
             phases = asyncio.run(campaign(run, load, args.outage))
-            lines, status = report(run, load, phases)
+            lines, status = report(run.cluster.urls[0], load, phases)
             lines.insert(0, run.memory())
         finally:
             run.stop()
