@@ -16,115 +16,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import itertools
 import json
 import os
-import resource
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
-from bench._es import elasticsearch, free_port
-from gateway.embedded.postgres import PostgresServer, pg_bin, postgres_server
-from gateway.ingest.entities import IDENTITIES, entity_id, entity_metadata, primary_key
-from gateway.ingest.writer import Action, utc_now
+from bench._es import elasticsearch
+from bench.ingest_modes import INDEX, JOB_MODES, MODES, TENANT_NAME, child
+from bench.ingest_postgres import PG_PASSWORD_ENV, PostgresTables, postgres_for
 from gateway.loading.synthetic import generate
-
-TENANT_NAME = "autonomous-iam"
-INDEX = IDENTITIES.index(TENANT_NAME)
-MODES = ("streaming_bulk", "gateway-create", "gateway-upsert", "ingest-job", "ingest-job-jdbc")
-JOB_MODES = ("ingest-job", "ingest-job-jdbc")
-TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
-CHUNK = 2000
-
-
-# --- children: one load each, reporting rows, seconds and peak RSS -------------------------------------
-
-
-def _baseline(es_url: str, path: Path) -> int:
-    from elasticsearch import Elasticsearch, helpers
-
-    es = Elasticsearch(es_url, request_timeout=120)
-    now = utc_now()
-
-    def actions() -> Iterator[dict[str, Any]]:
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                ids = {"usr_id": row["usr_id"]}
-                key = primary_key(IDENTITIES, ids)
-                source = {**row, "metadata": entity_metadata(IDENTITIES, key, TENANT_NAME, "bench", now)}
-                doc_id = entity_id(IDENTITIES, ids)
-                yield {"_op_type": "create", "_index": INDEX, "_id": doc_id, "_source": source}
-
-    loaded = 0
-    for ok, _ in helpers.streaming_bulk(es, actions(), chunk_size=CHUNK, raise_on_error=False):
-        loaded += ok
-    es.close()
-    return loaded
-
-
-def _gateway(es_url: str, path: Path, action: Action) -> int:
-    from elasticsearch import AsyncElasticsearch
-
-    from gateway.ingest.writer import Ingestor
-    from gateway.loading.loader import IngestorSink, load_entity_file
-
-    async def run() -> int:
-        es = AsyncElasticsearch(es_url, request_timeout=120)
-        try:
-            sink = IngestorSink(Ingestor(es, TENANT_NAME, context_id="bench"))
-            report = await load_entity_file(sink, IDENTITIES, path, action, batch_size=CHUNK, progress=False)
-            if report.failed:
-                raise SystemExit(f"{report.failed} rows failed: {report.errors[:3]}")
-            return report.loaded
-        finally:
-            await es.close()
-
-    return asyncio.run(run())
-
-
-def _job() -> int:
-    from gateway.jobs.ingest_job import run_job
-
-    report = asyncio.run(
-        run_job(
-            os.environ["BENCH_GATEWAY_URL"],
-            TENANT_ID,
-            os.environ["INGEST_API_KEY"],
-            os.environ["BENCH_DATASOURCE"],
-            Path(os.environ["GATEWAY_DATA_ROOT"]),
-            batch_size=CHUNK,
-            progress=False,
-        )
-    )
-    if report.failed:
-        raise SystemExit(f"{report.failed} rows failed: {report.files[0].errors[:3]}")
-    return sum(f.loaded for f in report.files)
-
-
-def child(mode: str, es_url: str, path: Path) -> None:
-    started = time.perf_counter()
-    if mode == "streaming_bulk":
-        rows = _baseline(es_url, path)
-    elif mode in JOB_MODES:
-        rows = _job()
-    else:
-        rows = _gateway(es_url, path, Action.CREATE if mode == "gateway-create" else Action.UPSERT)
-    seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mib": peak_kib / 1024}))
-
-
-# --- parent ---------------------------------------------------------------------------------------------
 
 
 def _fresh_index(es_url: str) -> None:
@@ -150,20 +56,6 @@ def _apply_templates(es_url: str) -> None:
             await es.close()
 
     asyncio.run(run())
-
-
-@contextmanager
-def _postgres(wanted: bool) -> Iterator[PostgresServer | None]:
-    if not wanted:
-        yield None
-        return
-    bin_dir = pg_bin()
-    if bin_dir is None:
-        raise SystemExit(
-            "ingest-job-jdbc needs PostgreSQL: install Debian's postgresql package (make db-prereqs)"
-        )
-    with postgres_server(bin_dir, free_port()) as server:
-        yield server
 
 
 def _run_child(mode: str, es_url: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -245,58 +137,6 @@ class JobRunner:
         self.gateway.wait(timeout=30)
 
 
-PG_PASSWORD_ENV = "BENCH_PG_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
-
-
-class PostgresTables:
-    """The generated identities as PostgreSQL tables (one per file), read by a role that may only read."""
-
-    def __init__(self, server: PostgresServer, files: dict[str, Path]) -> None:
-        self.server = server
-        self.password = secrets.token_urlsafe(24)
-        self.columns: list[str] = []
-        with server.connect() as db:
-            db.execute(sql.SQL("CREATE ROLE bench LOGIN PASSWORD {}").format(sql.Literal(self.password)))
-            for label, path in files.items():
-                with path.open(encoding="utf-8") as handle:
-                    self.columns = next(csv.reader(handle))
-                table = sql.Identifier(f"identities_{label}")
-                columns = sql.SQL(", ").join(
-                    sql.SQL("{} text").format(sql.Identifier(c)) for c in self.columns
-                )
-                db.execute(
-                    sql.SQL("CREATE TABLE {} ({}, updated timestamptz DEFAULT now())").format(table, columns)
-                )
-                names = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
-                copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)").format(table, names)
-                with db.cursor().copy(copy) as load, path.open("rb") as source:
-                    while chunk := source.read(1 << 20):
-                        load.write(chunk)
-                db.execute(sql.SQL("GRANT SELECT ON {} TO bench").format(table))
-
-    def index_datasource(self, es_url: str, label: str) -> str:
-        from elasticsearch import Elasticsearch
-
-        from gateway.ingest.entities import document_id
-
-        ds_id = f"bench-jdbc-{label}"
-        query = f"SELECT {', '.join(self.columns)}, updated FROM identities_{label}"  # noqa: S608
-        document = {
-            "datasource_id": ds_id, "name": f"Bench-JDBC-{label}", "sync_type": "full", "isActive": True,
-            "entityTypes": {f"/autoid/system/datasources/{ds_id}/identities": {"query": query}},
-            "connectionSettings": {"jdbc": {"url": self.server.url("bench"), "passwordEnv": PG_PASSWORD_ENV}},
-        }  # fmt: skip
-        es = Elasticsearch(es_url)
-        es.index(
-            index="autonomous-iam_common_datasources_latest",
-            id=document_id(ds_id),
-            document=document,
-            refresh=True,
-        )
-        es.close()
-        return ds_id
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--identities", type=int, default=1_000_000, help="rows in the large file")
@@ -328,7 +168,7 @@ def main() -> None:
         print(f"generated {args.identities} identities ({size_mib:.0f} MiB) in {took:.0f} s")
 
         files = {"small": small, "large": large}
-        with elasticsearch(heap="2g") as (es_url, _), _postgres("ingest-job-jdbc" in modes) as server:
+        with elasticsearch(heap="2g") as (es_url, _), postgres_for(modes) as server:
             _apply_templates(es_url)
             tables = None
             if server is not None:
