@@ -179,3 +179,16 @@ def test_the_import_walk_resolves_what_it_checks() -> None:
     assert layer_of("gateway.http.errors") < layer_of("gateway.search.service")
     with pytest.raises(AssertionError, match="in no layer"):
         layer_of("gateway.newcomer")
+
+
+BENCH = PACKAGE.parent / "bench"
+
+
+@pytest.mark.parametrize("path", sorted(BENCH.glob("*.py")), ids=lambda path: path.name)
+def test_benchmarks_stand_on_their_own_and_stay_small(path: Path) -> None:
+    """A benchmark imports the package, never the tests; and it is held to the same size as the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    named = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    named |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(_within(name, "tests") for name in named), sorted(named)
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_LINES
