@@ -13,7 +13,7 @@ from psycopg import sql
 from bench._es import free_port
 from gateway.embedded.postgres import PostgresServer, pg_bin, postgres_server
 
-PG_PASSWORD_ENV = "BENCH_PG_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
+PG_PASSWORD_ENV = "JDBC_PASSWORD_BENCH"  # noqa: S105 (the name of a variable, not a password)
 
 
 @contextmanager
