@@ -28,6 +28,7 @@ from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.bundled import bundled_dir
 from gateway.es.bulk import BulkOp, bulk_write, ingest_policy
+from gateway.ingest.datasources import CONNECTION_TYPES, SYNC_TYPES, DataSource
 from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
 from gateway.ingest.writer import Ingestor, RunStamp
 from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
@@ -43,8 +44,6 @@ DATASOURCES_FILE = SEED_DIR / "datasources.csv"
 MAPPINGS_FILE = SEED_DIR / "mappings.json"
 SEED_BATCH_SIZE = 1000
 ENTITIES = ("applications", "assignments", "entitlements", "identities")
-SYNC_TYPES = frozenset({"full", "incremental", "enrichment", "delete"})
-CONNECTION_TYPES = frozenset({"csv", "jdbc", "generic"})
 DATASOURCE_COLUMNS = (
     "datasource_id",
     "name",
@@ -266,12 +265,12 @@ async def load_seed(
     ]
     ingestor = Ingestor(es, settings.tenant_name, policy=ingest_policy(settings), context_id="seed")
     for item in read_datasources(datasources, settings.tenant_name):
-        if isinstance(item, RowError):
-            continue  # already reported above
-        document = item[1]
-        if document["isActive"] and "csv" in document["connectionSettings"]:
-            sink = IngestorSink(ingestor, RunStamp(document["datasource_id"], f"seed-{uuid.uuid4()}"))
-            reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
+        source = None if isinstance(item, RowError) else DataSource.from_document(item[1])  # bad: reported
+        if source is not None and source.active and "csv" in source.connection_types:
+            sink = IngestorSink(ingestor, RunStamp(source.id, f"seed-{uuid.uuid4()}"))
+            reports += await load_datasource_files(
+                sink, source, settings.data_root, action=source.action, progress=progress
+            )
     for kind in ENTITY_KINDS.values():
         await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)
     built = build_showcase_database(settings.data_root)
