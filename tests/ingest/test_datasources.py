@@ -10,7 +10,7 @@ from gateway.errors import NotFound
 from gateway.ingest.datasources import DataSource, EntityType, InvalidDataSource, first_hit
 from gateway.ingest.writer import Action
 from gateway.loading.loader import RowError
-from gateway.loading.seed import DATASOURCES_FILE, read_datasources
+from gateway.loading.seed import DATASOURCES_FILE, datasource_document, datasource_from_row, read_datasources
 from tests.helpers import showcase_datasource
 
 SHOWCASE_ID = "2d7a6a76-469c-4035-b312-fb1daf104e98"
@@ -122,3 +122,35 @@ def test_every_seed_row_round_trips_through_its_document() -> None:
         assert source.to_document() == {k: v for k, v in document.items() if k != "metadata"}
         assert list(source.to_document()) == [k for k in document if k != "metadata"]  # same key order
         assert DataSource.from_document(source.to_document()) == source
+
+
+def test_the_seed_row_and_its_document_are_the_same_data_source() -> None:
+    row = {
+        "datasource_id": "ds-1",
+        "name": " HR ",
+        "sync_type": "delete",
+        "icon": "people",
+        "is_active": "TRUE",
+        "connection_type": "jdbc",
+        "applications": "",
+        "assignments": "",
+        "entitlements": "",
+        "identities": "SELECT usr_id FROM people",
+        "created": "2026-01-01T00:00:00Z",
+        "connection_settings": '{"url": "sqlite:///hr.sqlite"}',
+    }
+    source = datasource_from_row(row)
+    assert source == DataSource(
+        "ds-1",
+        name="HR",
+        sync_type="delete",
+        icon="people",
+        active=True,
+        entity_types=(
+            EntityType("/autoid/system/datasources/ds-1/identities", {"query": "SELECT usr_id FROM people"}),
+        ),
+        connection_settings={"jdbc": {"url": "sqlite:///hr.sqlite"}},
+    )
+    document = datasource_document(row, "t")
+    assert DataSource.from_document(document) == source
+    assert document["metadata"]["primaryKey"] == "ds-1" and document["metadata"]["tenantId"] == "t"
