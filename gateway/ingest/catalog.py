@@ -9,13 +9,14 @@ without their ``metadata`` block, ordered by id.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from gateway.errors import InvalidInput
+from gateway.ingest.datasources import ConnectionType, DataSource, InvalidDataSource
 
 MAX_VALUES = 100
 F = TypeVar("F", bound=BaseModel)
@@ -27,7 +28,6 @@ def _listify(value: Any) -> Any:
 
 Value = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Values = Annotated[list[Value], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_VALUES)]
-ConnectionType = Literal["csv", "jdbc", "generic"]
 
 
 class DatasourceFilter(BaseModel):
@@ -94,9 +94,18 @@ def _without_metadata(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "metadata"}
 
 
-def _entity_type_names(document: Mapping[str, Any]) -> set[str]:
-    paths = document.get("entityTypes") or {}
-    return {str(p) for p in paths} | {str(p).rsplit("/", 1)[-1] for p in paths}
+def _declares(document: Mapping[str, Any], f: DatasourceFilter) -> bool:
+    """Whether the document declares one of the filter's connection types and one of its entity types
+    (by name or full path). Those are object keys, which the index does not make searchable; a document
+    that is not a usable data source declares nothing."""
+    try:
+        source = DataSource.from_document(document)
+    except InvalidDataSource:
+        return False
+    if f.connectionTypes and not source.connection_types & set(f.connectionTypes):
+        return False
+    paths = {e.path for e in source.entity_types}
+    return not f.entityTypes or bool((paths | source.entity_names) & set(f.entityTypes))
 
 
 async def find_datasources(es: AsyncElasticsearch, index: str, f: DatasourceFilter) -> list[dict[str, Any]]:
@@ -108,13 +117,8 @@ async def find_datasources(es: AsyncElasticsearch, index: str, f: DatasourceFilt
     if f.isActive is not None:
         filters.append({"term": {"isActive": f.isActive}})
     documents = await _scan(es, index, filters)
-    # Connection types and entity types are object keys, which the index does not make searchable.
-    if f.connectionTypes:
-        wanted = set(f.connectionTypes)
-        documents = [d for d in documents if wanted.intersection(d.get("connectionSettings") or {})]
-    if f.entityTypes:
-        types = set(f.entityTypes)
-        documents = [d for d in documents if types & _entity_type_names(d)]
+    if f.connectionTypes or f.entityTypes:
+        documents = [d for d in documents if _declares(d, f)]
     documents.sort(key=lambda d: str(d.get("datasource_id", "")))
     return [_without_metadata(d) for d in documents]
 

@@ -30,8 +30,9 @@ from typing import Any
 import orjson
 from elasticsearch import AsyncElasticsearch
 
-from gateway.errors import Conflict, ElasticsearchUnavailable, InvalidInput, NotFound
+from gateway.errors import Conflict, ElasticsearchUnavailable, InvalidInput
 from gateway.es.bulk import BulkOp, BulkPolicy, bulk_write
+from gateway.ingest.datasources import DataSource, InvalidDataSource, find_datasource
 from gateway.ingest.entities import ASSIGNMENTS, ENTITY_KINDS, EntityKind
 from gateway.ingest.leases import Lease, SyncLeases, check_datasource_id
 from gateway.ingest.writer import RunStamp
@@ -89,19 +90,15 @@ class SyncService:
     def index(self, kind: EntityKind) -> str:
         return kind.index(self.tenant_name)
 
-    async def datasource(self, datasource_id: str) -> dict[str, Any]:
-        check_datasource_id(datasource_id)
-        query = {"term": {"datasource_id.keyword": datasource_id}}
-        found = await self.es.search(index=self.datasource_index, query=query, size=1)
-        hits = found["hits"]["hits"]
-        if not hits:
-            raise NotFound(f"no data source with id {datasource_id}")
-        source: dict[str, Any] = hits[0]["_source"]
-        return source
+    async def datasource(self, datasource_id: str) -> DataSource:
+        """NotFound when there is none; Conflict when its document is unusable (nothing can run)."""
+        try:
+            return await find_datasource(self.es, self.datasource_index, check_datasource_id(datasource_id))
+        except InvalidDataSource as exc:
+            raise Conflict(f"data source {datasource_id}: {exc}") from None
 
     async def start(self, datasource_id: str, holder: str) -> Lease:
-        document = await self.datasource(datasource_id)
-        if document.get("isActive") is not True:
+        if not (await self.datasource(datasource_id)).active:
             raise Conflict(f"data source {datasource_id} is not active")
         lease = await self.leases.acquire(datasource_id, holder)
         log.info("sync run %s of data source %s started by %s", lease.run_id, datasource_id, holder)
@@ -163,11 +160,10 @@ class SyncService:
         return counts
 
     async def _complete_kinds(self, datasource_id: str, complete: Sequence[str]) -> list[EntityKind]:
-        document = await self.datasource(datasource_id)
-        if document.get("isActive") is not True or document.get("sync_type") != "full":
+        source = await self.datasource(datasource_id)
+        if not (source.active and source.full):
             raise Conflict(f"data source {datasource_id} is not an active full sync: nothing deleted")
-        own = {str(path).rsplit("/", 1)[-1] for path in document.get("entityTypes") or {}}
-        unknown = sorted(set(complete) - own)
+        unknown = sorted(set(complete) - source.entity_names)
         if unknown:
             raise InvalidInput(f"not entity types of data source {datasource_id}: {', '.join(unknown)}")
         return [kind for name, kind in ENTITY_KINDS.items() if name in complete]

@@ -33,11 +33,13 @@ from typing import Any
 import httpx
 import orjson
 
+from gateway.errors import NotFound
+from gateway.ingest.datasources import DataSource, InvalidDataSource, by_id, first_hit
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
 from gateway.jobs.sync_run import SyncRun, SyncRunError, error_text, verdict
-from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError, action_for
+from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError
 from gateway.loading.sources import load_datasource
 
 RETRIES = 3
@@ -141,17 +143,19 @@ class HttpSink:
         raise AssertionError("unreachable")
 
 
-async def find_datasource(client: httpx.AsyncClient, datasource_id: str) -> dict[str, Any]:
-    """The data source's document, through the passthrough search (as the original's jobs do)."""
-    query = {"query": {"query": {"term": {"datasource_id.keyword": datasource_id}}, "size": 1}}
-    response = await client.post("/jas/datasource/search", json=query)
+async def find_datasource(client: httpx.AsyncClient, datasource_id: str) -> DataSource:
+    """The data source, found through the passthrough search (as the original's jobs do)."""
+    response = await client.post(
+        "/jas/datasource/search", json={"query": {"query": by_id(datasource_id), "size": 1}}
+    )
     if response.status_code != 200:
         raise JobError(f"data-source search failed: {error_text(response)}")
-    hits = response.json()["hits"]["hits"]
-    if not hits:
-        raise JobError(f"no data source with id {datasource_id}")
-    source: dict[str, Any] = hits[0]["_source"]
-    return source
+    try:
+        return first_hit(datasource_id, response.json()["hits"]["hits"])
+    except NotFound as exc:
+        raise JobError(exc.message) from None
+    except InvalidDataSource as exc:
+        raise JobError(f"data source {datasource_id}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ class SyncOptions:
 
 @dataclass
 class JobReport:
-    datasource: dict[str, Any]
+    source: DataSource
     files: list[FileReport] = field(default_factory=list)
     full: bool = False  # a full sync: what left the source is deleted
     dry_run: bool = False
@@ -176,6 +180,11 @@ class JobReport:
     @property
     def failed(self) -> int:
         return sum(f.failed for f in self.files)
+
+    @property
+    def datasource(self) -> dict[str, Any]:
+        """The data source as its document's fields, for callers that read it as one."""
+        return self.source.to_document()
 
 
 async def run_job(
@@ -199,15 +208,14 @@ async def run_job(
         async with httpx.AsyncClient(
             base_url=base_url, headers=headers, verify=verify, timeout=httpx.Timeout(120, connect=10)
         ) as client:
-            datasource = await find_datasource(client, datasource_id)
-            if not datasource.get("isActive", False):
-                raise JobError(f"data source {datasource.get('name')} is not active")
-            chosen = action or action_for(str(datasource.get("sync_type", "")))
-            full = datasource.get("sync_type") == "full" and chosen is Action.UPSERT and since is None
-            report = JobReport(datasource, full=full)
+            source = await find_datasource(client, datasource_id)
+            if not source.active:
+                raise JobError(f"data source {source.label} is not active")
+            chosen = action or source.action
+            report = JobReport(source, full=source.full and chosen is Action.UPSERT and since is None)
             read = functools.partial(
                 load_datasource,
-                datasource=datasource,
+                datasource=source,
                 data_root=data_root,
                 action=chosen,
                 batch_size=batch_size,
@@ -234,7 +242,7 @@ async def run_job(
     except SyncRunError as exc:
         raise JobError(str(exc)) from exc
     except SourceError as exc:  # the source could not be read at all: nothing was written, run aborted
-        raise JobError(f"data source {datasource.get('name')}: {exc}") from None
+        raise JobError(f"data source {source.label}: {exc}") from None
     except httpx.HTTPError as exc:
         raise JobError(f"cannot reach the gateway at {base_url}: {type(exc).__name__}: {exc}") from exc
 
@@ -260,7 +268,7 @@ async def _dry_run(
     sync: SyncOptions,
 ) -> JobReport:
     """Read the source, write nothing; for a full sync, ask what its finish would delete."""
-    datasource_id = str(report.datasource["datasource_id"])
+    datasource_id = report.source.id
     report.dry_run = True
     with temporary_directory() as directory:
         sink = KeySink(Path(directory))

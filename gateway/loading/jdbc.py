@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from tqdm import tqdm
 
+from gateway.ingest.datasources import DataSource
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action
 from gateway.loading.jdbc_settings import JdbcError, jdbc_engine
@@ -86,16 +87,11 @@ def entity_query(
     return f"{sql} {condition} AND jdbc_rows.{UPDATED} > :since", {**params, "since": since}
 
 
-def _queries(datasource: Mapping[str, Any]) -> list[tuple[EntityKind, str | None]]:
-    specs = {
-        str(path).rsplit("/", 1)[-1]: spec
-        for path, spec in (datasource.get("entityTypes") or {}).items()
-        if isinstance(spec, Mapping)
-    }
+def _queries(datasource: DataSource) -> list[tuple[EntityKind, str | None]]:
     found: list[tuple[EntityKind, str | None]] = []
     for kind in ENTITY_KINDS.values():
-        if kind.name in specs:
-            query = specs[kind.name].get("query")
+        if (entity := datasource.entity_type(kind.name)) is not None:
+            query = entity.definition.get("query")
             ok = isinstance(query, str) and query.strip() and len(query) <= MAX_QUERY
             found.append((kind, query if ok else None))
     return found
@@ -154,7 +150,7 @@ async def _stream(
 
 async def load_jdbc_datasource(
     sink: EntitySink,
-    datasource: Mapping[str, Any],
+    datasource: DataSource,
     data_root: Path,
     action: Action,
     *,
@@ -169,8 +165,7 @@ async def load_jdbc_datasource(
     has no ``updated`` column raise JdbcError before any row is written; a failing query is that entity's
     error (the others still load).
     """
-    settings = (datasource.get("connectionSettings") or {}).get("jdbc")
-    engine, secret = jdbc_engine(settings, data_root, environ)
+    engine, secret = jdbc_engine(datasource.connection_settings.get("jdbc"), data_root, environ)
     reports: list[FileReport] = []
     try:
         try:

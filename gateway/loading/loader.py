@@ -18,16 +18,12 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
+from gateway.ingest.datasources import DataSource, EntityType
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, Ingestor, ItemFailure, RunStamp
 
 DEFAULT_BATCH_SIZE = 2000
 MAX_KEPT_ERRORS = 1000
-
-
-def action_for(sync_type: str) -> Action:
-    """What a data source's rows mean: a ``delete`` sync removes them, every other sync writes them."""
-    return Action.DELETE if sync_type == "delete" else Action.UPSERT
 
 
 class SourceError(ValueError):
@@ -231,42 +227,36 @@ async def load_entity_file(
     return report
 
 
-def _file_uri(entity_path: str, spec: Mapping[str, Any]) -> str:
+def _file_uri(entity: EntityType) -> str:
     # Definitions come from Elasticsearch documents anyone with write access may have shaped differently.
-    uri = spec.get("uri", {})
+    uri = entity.definition.get("uri", {})
     if not isinstance(uri, Mapping):
-        raise UnsafeUri(f'the uri of {entity_path} must be an object like {{"file": "file:/..."}}')
+        raise UnsafeUri(f'the uri of {entity.path} must be an object like {{"file": "file:/..."}}')
     return str(uri.get("file", ""))
 
 
 async def load_datasource_files(
     sink: EntitySink,
-    datasource: Mapping[str, Any],
+    datasource: DataSource,
     data_root: Path,
     *,
-    action: Action | None = None,
+    action: Action,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool | None = None,
 ) -> list[FileReport]:
-    """Load the CSV files a data-source document's ``entityTypes`` point to, in dependency order.
+    """Load the CSV files a data source's ``entityTypes`` point to as ``action``, in dependency order.
 
-    The action follows the data source's ``sync_type`` unless one is given. A URI that cannot be used
-    (outside the data root, not a file) is reported as that file's error; the other files still load.
+    A URI that cannot be used (outside the data root, not a file) is reported as that file's error; the
+    other files still load.
     """
-    specs = {
-        str(entity_path).rsplit("/", 1)[-1]: (str(entity_path), spec)
-        for entity_path, spec in (datasource.get("entityTypes") or {}).items()
-        if isinstance(spec, Mapping)
-    }
-    chosen = action or action_for(str(datasource.get("sync_type", "")))
     reports: list[FileReport] = []
     for kind in ENTITY_KINDS.values():
-        if kind.name not in specs:
+        entity = datasource.entity_type(kind.name)
+        if entity is None:
             continue
-        entity_path, spec = specs[kind.name]
-        uri = entity_path  # names the file in reports until its URI is known
+        uri = entity.path  # names the file in reports until its URI is known
         try:
-            uri = _file_uri(entity_path, spec)
+            uri = _file_uri(entity)
             path = resolve_file_uri(uri, data_root)
             if not path.is_file():
                 raise UnsafeUri(f"{uri!r} names no file under the data root")
@@ -276,6 +266,6 @@ async def load_datasource_files(
             reports.append(report)
             continue
         reports.append(
-            await load_entity_file(sink, kind, path, chosen, batch_size=batch_size, progress=progress)
+            await load_entity_file(sink, kind, path, action, batch_size=batch_size, progress=progress)
         )
     return reports

@@ -28,6 +28,7 @@ from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.bundled import bundled_dir
 from gateway.es.bulk import BulkOp, bulk_write, ingest_policy
+from gateway.ingest.datasources import CONNECTION_TYPES, SYNC_TYPES, DataSource, EntityType
 from gateway.ingest.entities import BRANCH, ENTITY_KINDS, document_id
 from gateway.ingest.writer import Ingestor, RunStamp
 from gateway.loading.loader import FileReport, IngestorSink, RowError, load_datasource_files
@@ -43,8 +44,6 @@ DATASOURCES_FILE = SEED_DIR / "datasources.csv"
 MAPPINGS_FILE = SEED_DIR / "mappings.json"
 SEED_BATCH_SIZE = 1000
 ENTITIES = ("applications", "assignments", "entitlements", "identities")
-SYNC_TYPES = frozenset({"full", "incremental", "enrichment", "delete"})
-CONNECTION_TYPES = frozenset({"csv", "jdbc", "generic"})
 DATASOURCE_COLUMNS = (
     "datasource_id",
     "name",
@@ -79,9 +78,24 @@ def _connection_settings(value: str) -> dict[str, Any]:
     return settings
 
 
-def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]:
-    """One CSV row → the data-source document, in the original's key order (a jdbc row's entity columns
-    hold SQL queries, ``{"query": ...}``; every other row's hold URIs)."""
+def _metadata(definition: str, primary_key: str, created: str, tenant_name: str) -> dict[str, Any]:
+    """The ``metadata`` block of a ``/common`` document, as the original's scripts wrote it."""
+    return {
+        "contextId": "scripts",
+        "entityType": f"/common/{definition}",
+        "primaryKey": primary_key,
+        "entityPath": f"/common/{definition}/{primary_key}",
+        "entityDefinition": definition,
+        "namespace": "/common",
+        "branch": BRANCH,
+        "created": created,
+        "tenantId": tenant_name,
+    }
+
+
+def datasource_from_row(row: dict[str, str]) -> DataSource:
+    """One CSV row → its data source (a jdbc row's entity columns hold SQL queries, ``{"query": ...}``;
+    every other row's hold URIs); SeedRowError when the row is not one."""
     ds_id = row["datasource_id"].strip()
     if not ds_id or not row["name"].strip():
         raise SeedRowError("datasource_id and name are required")
@@ -95,30 +109,26 @@ def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]
         raise SeedRowError(f"created is not an ISO-8601 time: {row['created']!r}") from exc
     prefix = f"/autoid/system/datasources/{ds_id}"
     kind, settings = row["connection_type"], _connection_settings(row.get(CONNECTION_SETTINGS) or "")
-    return {
-        "datasource_id": ds_id,
-        "name": row["name"].strip(),
-        "sync_type": row["sync_type"],
-        "icon": row["icon"].strip(),
-        "isActive": _boolean(row["is_active"]),
-        "entityTypes": {
-            f"{prefix}/{entity}": {"query": v} if kind == "jdbc" else {"uri": {"file": v}}
+    return DataSource(
+        ds_id,
+        name=row["name"].strip(),
+        sync_type=row["sync_type"],
+        icon=row["icon"].strip(),
+        active=_boolean(row["is_active"]),
+        entity_types=tuple(
+            EntityType(f"{prefix}/{entity}", {"query": v} if kind == "jdbc" else {"uri": {"file": v}})
             for entity in ENTITIES
             if (v := row[entity].strip())
-        },
-        "connectionSettings": {kind: settings},
-        "metadata": {
-            "contextId": "scripts",
-            "entityType": "/common/datasources",
-            "primaryKey": ds_id,
-            "entityPath": f"/common/datasources/{ds_id}",
-            "entityDefinition": "datasources",
-            "namespace": "/common",
-            "branch": BRANCH,
-            "created": row["created"],
-            "tenantId": tenant_name,
-        },
-    }
+        ),
+        connection_settings={kind: settings},
+    )
+
+
+def datasource_document(row: dict[str, str], tenant_name: str) -> dict[str, Any]:
+    """One CSV row → the data-source document, in the original's key order."""
+    source = datasource_from_row(row)
+    metadata = _metadata("datasources", source.id, row["created"], tenant_name)
+    return {**source.to_document(), "metadata": metadata}
 
 
 def read_datasources(path: Path, tenant_name: str) -> Iterator[tuple[str, dict[str, Any]] | RowError]:
@@ -181,20 +191,8 @@ def mapping_document(entry: Any, tenant_name: str) -> dict[str, Any]:
         "mapping_id": mapping_id,
         "source_entity": entry["source_entity"],
         "target_entity": entry["target_entity"],
-        "properties": [
-            {"source": p["source"], "target": p["target"], "apply": p["apply"]} for p in properties
-        ],
-        "metadata": {
-            "contextId": "scripts",
-            "entityType": "/common/mappings",
-            "primaryKey": mapping_id,
-            "entityPath": f"/common/mappings/{mapping_id}",
-            "entityDefinition": "mappings",
-            "namespace": "/common",
-            "branch": BRANCH,
-            "created": entry["created"],
-            "tenantId": tenant_name,
-        },
+        "properties": [{key: p[key] for key in ("source", "target", "apply")} for p in properties],
+        "metadata": _metadata("mappings", mapping_id, entry["created"], tenant_name),
     }
 
 
@@ -266,12 +264,12 @@ async def load_seed(
     ]
     ingestor = Ingestor(es, settings.tenant_name, policy=ingest_policy(settings), context_id="seed")
     for item in read_datasources(datasources, settings.tenant_name):
-        if isinstance(item, RowError):
-            continue  # already reported above
-        document = item[1]
-        if document["isActive"] and "csv" in document["connectionSettings"]:
-            sink = IngestorSink(ingestor, RunStamp(document["datasource_id"], f"seed-{uuid.uuid4()}"))
-            reports += await load_datasource_files(sink, document, settings.data_root, progress=progress)
+        source = None if isinstance(item, RowError) else DataSource.from_document(item[1])  # bad: reported
+        if source is not None and source.active and "csv" in source.connection_types:
+            sink = IngestorSink(ingestor, RunStamp(source.id, f"seed-{uuid.uuid4()}"))
+            reports += await load_datasource_files(
+                sink, source, settings.data_root, action=source.action, progress=progress
+            )
     for kind in ENTITY_KINDS.values():
         await es.indices.refresh(index=kind.index(settings.tenant_name), ignore_unavailable=True)
     built = build_showcase_database(settings.data_root)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from gateway.clock import SYSTEM_CLOCK
-from gateway.ingest.entities import IDENTITIES
-from gateway.ingest.leases import SyncLeases
+from gateway.errors import Conflict
+from gateway.ingest.entities import IDENTITIES, document_id
+from gateway.ingest.leases import LEASE_INDEX, SyncLeases
 from gateway.ingest.sync import SyncService, stale
 from gateway.ingest.writer import Action, Ingestor, RunStamp
 from gateway.settings import Settings
@@ -40,3 +42,25 @@ def test_an_entity_rewritten_by_the_run_after_the_stale_search_is_not_deleted(
         return deleted, [h["_source"]["usr_id"] for h in left["hits"]["hits"]]
 
     assert with_es(settings, work) == (1, ["u1"])
+
+
+def test_a_data_source_whose_document_no_reader_can_use_starts_no_run(
+    es: Elasticsearch, settings: Settings
+) -> None:
+    document = {
+        "datasource_id": DATASOURCE,
+        "isActive": True,
+        "sync_type": "full",
+        "entityTypes": {"/x": "y"},
+    }
+    es.index(index=settings.datasource_index, id=document_id(DATASOURCE), document=document, refresh=True)
+
+    async def start(client: AsyncElasticsearch) -> None:
+        leases = SyncLeases(client, SYSTEM_CLOCK, 60)
+        await SyncService(client, settings.tenant_name, settings.datasource_index, leases, 1.0).start(
+            DATASOURCE, "t"
+        )
+
+    with pytest.raises(Conflict, match=r"^data source ds-1: entityTypes: /x must map to an object$"):
+        with_es(settings, start)
+    assert es.options(ignore_status=404).get(index=LEASE_INDEX, id=DATASOURCE).meta.status == 404  # no lease

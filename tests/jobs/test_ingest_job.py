@@ -14,7 +14,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from gateway.errors import Unavailable
-from gateway.ingest.entities import IDENTITIES
+from gateway.ingest.entities import IDENTITIES, document_id
 from gateway.ingest.writer import Action, ItemFailure
 from gateway.jobs.ingest_job import RETRIES, HttpSink, JobError, final_failure, retry_delay
 from gateway.loading.loader import load_entity_file
@@ -32,6 +32,7 @@ from tests.helpers import (
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 RETIRED = "e1a7c3f5-8b2d-4e69-a0c4-7d9f1b3e5a28"
+DATASOURCES_INDEX = "autonomous-iam_common_datasources_latest"
 
 
 def _job(
@@ -97,6 +98,25 @@ def test_job_fails_clearly_without_a_valid_key_or_data_source(gateway: GatewayPr
     assert code == 1 and "is not active" in err
     code, _, err = _job(gateway, key, SHOWCASE, SEED_DIR, "--url", "http://127.0.0.1:1")
     assert code == 1 and "cannot reach the gateway" in err
+
+
+def test_a_data_source_document_no_reader_can_use_stops_the_job_with_what_is_wrong(
+    gateway: GatewayProcess, es: Elasticsearch
+) -> None:
+    """An entity type defined by a bare string was skipped without a word; now the job says what is wrong."""
+    path = "/autoid/system/datasources/bad-doc/identities"
+    document = {
+        "datasource_id": "bad-doc",
+        "name": "Bad",
+        "sync_type": "full",
+        "isActive": True,
+        "entityTypes": {path: "file:/data/input/identities.csv"},
+        "connectionSettings": {"csv": {}},
+    }
+    es.index(index=DATASOURCES_INDEX, id=document_id("bad-doc"), document=document, refresh=True)
+    code, _, err = _job(gateway, gateway.create_api_key(), "bad-doc", SEED_DIR)
+    assert code == 1 and f"data source bad-doc: entityTypes: {path} must map to an object" in err
+    assert _count(es, "identities") == 0
 
 
 # --- retries: what the job sends again, and what it finally reports ---------------------------------------

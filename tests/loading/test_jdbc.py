@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from gateway.ingest.datasources import DataSource
 from gateway.ingest.entities import EntityKind
 from gateway.ingest.writer import Action, ItemFailure
 from gateway.loading.jdbc import entity_query
@@ -163,10 +164,13 @@ def _sqlite_source(root: Path, queries: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _load(source: dict[str, Any], root: Path, **options: Any) -> tuple[list[FileReport], ListSink]:
+def _load(document: dict[str, Any], root: Path, **options: Any) -> tuple[list[FileReport], ListSink]:
     sink = ListSink()
-    reports = asyncio.run(load_datasource(sink, source, root, progress=False, batch_size=2, **options))
-    return reports, sink
+    source = DataSource.from_document({"datasource_id": "ds", **document})
+    reading = load_datasource(
+        sink, source, root, action=source.action, progress=False, batch_size=2, **options
+    )
+    return asyncio.run(reading), sink
 
 
 def test_rows_stream_through_the_sink_with_errors_by_row(tmp_path: Path) -> None:

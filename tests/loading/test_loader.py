@@ -9,6 +9,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from fastapi.testclient import TestClient
 
+from gateway.ingest.datasources import DataSource
 from gateway.ingest.entities import ASSIGNMENTS, IDENTITIES
 from gateway.ingest.writer import Action, Ingestor
 from gateway.loading.loader import (
@@ -17,7 +18,6 @@ from gateway.loading.loader import (
     IngestorSink,
     RowError,
     UnsafeUri,
-    action_for,
     load_datasource_files,
     load_entity_file,
     read_rows,
@@ -66,11 +66,6 @@ def test_symbolic_links_out_of_the_root_are_refused(tmp_path: Path) -> None:
     os.symlink(tmp_path / "outside.csv", root / "link.csv")
     with pytest.raises(UnsafeUri, match="outside the data root"):
         resolve_file_uri("file:/link.csv", root)
-
-
-def test_sync_type_chooses_the_action() -> None:
-    assert action_for("delete") is Action.DELETE
-    assert {action_for(t) for t in ("full", "incremental", "enrichment")} == {Action.UPSERT}
 
 
 # --- reading rows ---------------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def test_a_uri_that_is_not_an_object_is_that_files_error(
 ) -> None:
     (tmp_path / "identities.csv").write_text("usr_id,usr_name,usr_manager_id\nu1,Ada,\n")
     prefix = "/autoid/system/datasources/ds-1"
-    datasource = {
+    document = {
         "datasource_id": "ds-1",
         "sync_type": "full",
         "entityTypes": {
@@ -184,7 +179,8 @@ def test_a_uri_that_is_not_an_object_is_that_files_error(
 
     async def run(es: AsyncElasticsearch) -> list[FileReport]:
         sink = IngestorSink(Ingestor(es, settings.tenant_name))
-        return await load_datasource_files(sink, datasource, tmp_path, progress=False)
+        source = DataSource.from_document(document)
+        return await load_datasource_files(sink, source, tmp_path, action=source.action, progress=False)
 
     applications, identities = with_es(settings, run)
     assert (applications.entity, applications.loaded, applications.failed) == ("applications", 0, 1)
