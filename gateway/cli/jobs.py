@@ -130,7 +130,7 @@ def ingest_job(
         )
     except JobError as exc:
         fail(str(exc))
-    click.echo(f"data source {report.datasource.get('name')} ({datasource_id}):")
+    click.echo(f"data source {report.source.name} ({datasource_id}):")
     print_reports(report.files, "read (dry run)" if report.dry_run else "loaded")
     print_sync(report)
     if report.failed or (report.full and report.not_deleted):
@@ -156,4 +156,4 @@ def print_sync(report: JobReport) -> None:
         verb = "would delete" if report.dry_run else "deleted"
         click.secho(f"full sync: nothing {verb}: {report.not_deleted}", fg="yellow", err=True)
     elif report.dry_run and not report.full:
-        click.echo(f"dry run: nothing would be deleted (sync_type {report.datasource.get('sync_type')})")
+        click.echo(f"dry run: nothing would be deleted (sync_type {report.source.sync_type})")

@@ -181,11 +181,6 @@ class JobReport:
     def failed(self) -> int:
         return sum(f.failed for f in self.files)
 
-    @property
-    def datasource(self) -> dict[str, Any]:
-        """The data source as its document's fields, for callers that read it as one."""
-        return self.source.to_document()
-
 
 async def run_job(
     base_url: str,
