@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.users import UserStore, ensure_user
@@ -91,6 +91,18 @@ def gateway(ui_gateway: GatewayProcess, es: Elasticsearch, settings: Settings) -
     """The URL of a gateway whose cluster holds only the demo admin, a non-admin user and the data sources."""
     _in_a_thread(settings)
     return ui_gateway.url
+
+
+# Playwright waits for each element or state, up to a bound: generous, since a bound only ends a hang, and
+# Chromium on a busy 2-core machine can take far longer than 30 s (Playwright's default) to lay out a page.
+UI_TIMEOUT_MS = 120_000
+expect.set_options(timeout=UI_TIMEOUT_MS)
+
+
+@pytest.fixture(autouse=True)
+def _generous_waits(page: Page) -> None:
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.set_default_navigation_timeout(UI_TIMEOUT_MS)
 
 
 @pytest.fixture
