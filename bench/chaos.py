@@ -35,7 +35,8 @@ from pathlib import Path
 import httpx
 
 from bench._es import free_port, free_port_range
-from gateway.es import cluster, embedded
+from gateway.embedded import cluster
+from gateway.embedded import node as embedded
 from gateway.es.client import build_client
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings

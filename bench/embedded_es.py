@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.es import embedded, launcher
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ WEB_STACK = ("fastapi", "starlette", "uvicorn")
 # From the top down; a module may import from its own layer and the layers below it, never above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("gateway.cli", "gateway.__main__")),
+    ("embedded", ("gateway.embedded",)),
     ("app", ("gateway.app",)),
     ("http", ("gateway.http",)),
     ("services", ("gateway.services",)),
@@ -36,6 +37,7 @@ NO_HTTP = (
     "gateway.loading",
     "gateway.jobs",
     "gateway.es",
+    "gateway.embedded",
     "gateway.errors",
     "gateway.settings",
     "gateway.clock",
@@ -91,6 +93,27 @@ def test_layers_only_import_downwards() -> None:
         if _within(target, "gateway") and layer_of(target) < layer_of(module)
     ]
     assert violations == []
+
+
+def test_the_embedded_node_stands_apart() -> None:
+    """The embedded Elasticsearch is a tool for local runs: only the command line starts it (tests and
+    benchmarks too, from outside the package), and it knows nothing of the gateway above the foundation."""
+    foundation = LAYERS[-1][1]
+    importers = {
+        module
+        for module in MODULES
+        if not _within(module, "gateway.embedded")
+        and any(_within(target, "gateway.embedded") for target in imports_of(module))
+    }
+    assert importers and all(layer_of(module) == 0 for module in importers), sorted(importers)
+    reaches = {
+        target
+        for module in MODULES
+        if _within(module, "gateway.embedded")
+        for target in imports_of(module)
+        if _within(target, "gateway") and not _within(target, "gateway.embedded")
+    }
+    assert all(any(_within(target, prefix) for prefix in foundation) for target in reaches), sorted(reaches)
 
 
 @pytest.mark.parametrize("package", NO_HTTP)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from gateway.es import launcher
+from gateway.embedded import launcher
 from tests.helpers import make_settings
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"

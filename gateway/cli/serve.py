@@ -11,7 +11,8 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.cli.common import configure_logging, fail, load_settings, print_reports
-from gateway.es import embedded, launcher
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 from gateway.es.client import build_client
 from gateway.es.templates import apply_templates, load_templates
 from gateway.http.protocol import CoalescingHttpToolsProtocol
