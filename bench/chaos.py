@@ -38,6 +38,7 @@ from bench._es import free_port, free_port_range
 from gateway.embedded import cluster
 from gateway.embedded import node as embedded
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings
 
@@ -193,7 +194,7 @@ class Campaign:
         settings = Settings(es_url=self.cluster.es_url, tenant_id=TENANT)  # type: ignore[call-arg]
 
         async def run() -> None:
-            es = build_client(settings)
+            es = build_client(ConnectionSettings.from_settings(settings))
             try:
                 await load_datasources(es, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name)
             finally:

@@ -2,14 +2,13 @@
 
 A ``Connection`` writes a batch of requests at once and hands each search its own response, parsed by
 httptools (C) and never decoded: the body bytes go back untouched. When it fails it tells its owner (the
-``PassthroughClient``) which searches are still unanswered, so they can be sent again elsewhere.
+``PassthroughClient``) which searches are still unanswered, so they can be
+sent again elsewhere. Every node sends the credentials and uses the TLS context of ``ConnectionSettings``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import ssl
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from gateway.settings import Settings
+from gateway.es.connection_settings import ConnectionSettings
 
 # A dead node is left alone for 1 s, then 2 s, 4 s … up to 30 s after consecutive failures (as the
 # official clients do); a node is tried anyway when every node is dead.
@@ -46,37 +45,21 @@ class Batch:
     expiry: asyncio.TimerHandle | None = None  # while waiting for a free connection
 
 
-def _auth_header(settings: Settings) -> str:
-    if settings.es_api_key is not None:
-        return f"Authorization: ApiKey {settings.es_api_key.get_secret_value()}\r\n"
-    if settings.es_username is not None and settings.es_password is not None:
-        pair = f"{settings.es_username}:{settings.es_password.get_secret_value()}".encode()
-        return f"Authorization: Basic {base64.b64encode(pair).decode()}\r\n"
-    return ""
-
-
-def ssl_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(settings.es_ca_certs) if settings.es_ca_certs else None)
-    if not settings.es_verify_certs:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class Node:
     """One Elasticsearch node: where it is, its idle connections, the batches waiting for one, and whether
     it is believed alive."""
 
-    def __init__(self, url: str, settings: Settings, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, url: str, cluster: ConnectionSettings) -> None:
         parts = urlsplit(url)
         self.url = url
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (443 if parts.scheme == "https" else 9200)
-        self.ssl = tls if parts.scheme == "https" else None
+        self.ssl = cluster.ssl_context if parts.scheme == "https" else None
         self._prefix = parts.path.rstrip("/").encode()
+        authorization = cluster.authorization
+        auth = f"Authorization: {authorization}\r\n" if authorization else ""
         self._head = (
-            f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
-            f"{_auth_header(settings)}"
+            f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}"
         ).encode("latin-1")
         self.idle: list[Connection] = []
         self.waiting: deque[Batch] = deque()  # batches for when one of its connections frees up

@@ -18,6 +18,7 @@ from gateway.auth.secrets import load_secrets
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import NotAuthenticated
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.settings import Settings
 from tests.helpers import TEST_TENANT_ID, ManualClock, bearer, create_key, login
 
@@ -45,7 +46,7 @@ def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_
     b_clock = FrozenClock()
 
     async def run() -> tuple[bool, bool, bool]:
-        es = build_client(settings)
+        es = build_client(ConnectionSettings.from_settings(settings))
         b = ApiKeyVerifier(
             ApiKeyStore(es),
             load_secrets(settings).api_key_hmac_key,
