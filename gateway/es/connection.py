@@ -2,7 +2,7 @@
 
 A ``Connection`` writes a batch of requests at once and hands each search its own response, parsed by
 httptools (C) and never decoded: the body bytes go back untouched. When it fails it tells its owner (the
-``PassthroughClient``) which searches are still unanswered, so they can be
+``PassthroughClient``, through the callbacks it gave) which searches are still unanswered, so they can be
 sent again elsewhere. Every node sends the credentials and uses the TLS context of ``ConnectionSettings``.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -89,16 +90,17 @@ class Node:
         return f"<Node {self.url} failures={self.failures}>"
 
 
-class Owner(Protocol):
-    def _release(self, connection: Connection) -> None: ...
-
-    def _failed(self, connection: Connection, batch: Batch, exc: Exception, stale: bool) -> None: ...
+# What a connection tells its owner: it is free again (every search of its batch answered), or it failed
+# (the batch's unanswered searches; whether it was a kept-alive connection gone stale).
+OnFree = Callable[["Connection"], None]
+OnFailure = Callable[["Connection", Batch, Exception, bool], None]
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, owner: Owner, node: Node) -> None:
-        self._owner = owner
+    def __init__(self, node: Node, on_free: OnFree, on_failure: OnFailure) -> None:
         self.node = node
+        self._on_free = on_free
+        self._on_failure = on_failure
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reused = False
@@ -161,7 +163,7 @@ class Connection(asyncio.Protocol):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._owner._release(self)
+            self._on_free(self)
 
     def _fail(self, exc: Exception) -> None:
         if self.closed:
@@ -180,7 +182,7 @@ class Connection(asyncio.Protocol):
         # A kept-alive connection the node closed while idle fails on its next use before any answer:
         # that says nothing about the node.
         stale = self.reused and self._answered == 0 and isinstance(exc, ConnectionError)
-        self._owner._failed(self, unanswered, exc, stale)
+        self._on_failure(self, unanswered, exc, stale)
 
     def close(self) -> None:
         self._fail(ConnectionError("the connection was closed by the gateway"))

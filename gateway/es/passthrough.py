@@ -162,7 +162,7 @@ class PassthroughClient:
         try:
             async with asyncio.timeout(self._timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self, node), node.host, node.port, ssl=node.ssl
+                    lambda: Connection(node, self._release, self._failed), node.host, node.port, ssl=node.ssl
                 )
         except asyncio.CancelledError:
             node.open -= 1
