@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.es import embedded
+from gateway.embedded import node as embedded
 
 
 def free_port() -> int:

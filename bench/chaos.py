@@ -36,8 +36,10 @@ import httpx
 from bench._es import free_port, free_port_range, rss_mib
 from bench.chaos_load import TENANT, Load, Phase
 from bench.chaos_report import RECOVERY_PROMISE, report
-from gateway.es import cluster, embedded
+from gateway.embedded import cluster
+from gateway.embedded import node as embedded
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings
 
@@ -99,7 +101,7 @@ class Campaign:
         settings = Settings(es_url=self.cluster.es_url, tenant_id=TENANT)  # type: ignore[call-arg]
 
         async def run() -> None:
-            es = build_client(settings)
+            es = build_client(ConnectionSettings.from_settings(settings))
             try:
                 await load_datasources(es, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name)
             finally:

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench._es import free_port, rss_mib
-from gateway.es import embedded, launcher
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from bench._es import elasticsearch
 from gateway.auth.apikeys import API_KEYS_INDEX, ApiKeyStore, generate_key, key_digest, new_record
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
 from gateway.settings import Settings
 
@@ -39,7 +40,7 @@ async def per_call_us(rounds: int, call: Callable[[], Awaitable[object]]) -> flo
 
 async def run(es_url: str) -> None:
     settings = Settings(tenant_id=TENANT, es_url=es_url, state_dir=Path(tempfile.mkdtemp()))  # type: ignore[call-arg]
-    es = build_client(settings)
+    es = build_client(ConnectionSettings.from_settings(settings))
     try:
         await apply_templates(es, load_templates(settings.templates_dir))
         secret = secrets.token_bytes(32)

@@ -30,6 +30,7 @@ from pathlib import Path
 from bench._es import elasticsearch, free_port
 from gateway.auth.apikeys import ApiKeyStore, generate_key, new_record
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
 from gateway.settings import Settings
 
@@ -92,7 +93,7 @@ def wrk(
 
 async def prepare(es_url: str, hmac_secret: str) -> str:
     settings = Settings(tenant_id=TENANT, es_url=es_url, state_dir=Path(tempfile.mkdtemp()))  # type: ignore[call-arg]
-    es = build_client(settings)
+    es = build_client(ConnectionSettings.from_settings(settings))
     try:
         await apply_templates(es, load_templates(settings.templates_dir))
         doc = json.loads(SHOWCASE.read_text())

@@ -29,6 +29,7 @@ from gateway.clock import Clock
 from gateway.errors import ElasticsearchUnavailable
 from gateway.es.bulk import ingest_policy
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer
 from gateway.es.templates import Template, apply_templates
@@ -100,7 +101,8 @@ class Services:
 def build_services(
     settings: Settings, templates: list[Template], secrets: ServerSecrets, clock: Clock
 ) -> Services:
-    es = build_client(settings)
+    connection = ConnectionSettings.from_settings(settings)  # both clients share its header and TLS context
+    es = build_client(connection)
     tenant_id = str(settings.tenant_id)
     authenticator = Authenticator(
         users=UserStore(es),
@@ -126,10 +128,10 @@ def build_services(
         clock=clock,
     )
     policy = ingest_policy(settings)
-    passthrough = PassthroughClient(settings, clock=clock)
+    passthrough = PassthroughClient(connection, clock=clock)
     sniffer = None
-    if settings.es_sniff:
-        sniffer = NodeSniffer(es, passthrough, settings.es_urls[0])
+    if connection.sniff:
+        sniffer = NodeSniffer(es, passthrough, connection.urls[0])
         passthrough.on_node_failure = sniffer.node_failed
     return Services(
         settings=settings,

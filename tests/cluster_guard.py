@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from gateway.es.embedded import CLUSTER_NAME as EMBEDDED_CLUSTER_NAME
+from gateway.embedded.node import CLUSTER_NAME as EMBEDDED_CLUSTER_NAME
 
 ALLOW_VARIABLE = "GATEWAY_TESTS_MAY_WIPE"
 SHOWN_INDICES = 5

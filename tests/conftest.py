@@ -19,8 +19,9 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 from gateway.embedded.postgres import PostgresServer, pg_bin, postgres_server
-from gateway.es import embedded, launcher
 from gateway.settings import Settings
 from tests.cluster_guard import wipe_refusal
 from tests.helpers import TEST_TENANT_ID, ManualClock, free_port, make_settings

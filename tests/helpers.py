@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from gateway.clock import SystemClock
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.settings import DEMO_TENANT_ID, Settings
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ def with_es(settings: Settings, work: Callable[[AsyncElasticsearch], Awaitable[T
     """Run ``work`` with an async client built like the gateway's (``build_client``), then close it."""
 
     async def run() -> T:
-        es = build_client(settings)
+        es = build_client(ConnectionSettings.from_settings(settings))
         try:
             return await work(es)
         finally:

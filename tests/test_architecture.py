@@ -95,6 +95,27 @@ def test_layers_only_import_downwards() -> None:
     assert violations == []
 
 
+def test_the_embedded_node_stands_apart() -> None:
+    """The embedded Elasticsearch is a tool for local runs: only the command line starts it (tests and
+    benchmarks too, from outside the package), and it knows nothing of the gateway above the foundation."""
+    foundation = LAYERS[-1][1]
+    importers = {
+        module
+        for module in MODULES
+        if not _within(module, "gateway.embedded")
+        and any(_within(target, "gateway.embedded") for target in imports_of(module))
+    }
+    assert importers and all(layer_of(module) == 0 for module in importers), sorted(importers)
+    reaches = {
+        target
+        for module in MODULES
+        if _within(module, "gateway.embedded")
+        for target in imports_of(module)
+        if _within(target, "gateway") and not _within(target, "gateway.embedded")
+    }
+    assert all(any(_within(target, prefix) for prefix in foundation) for target in reaches), sorted(reaches)
+
+
 @pytest.mark.parametrize("package", NO_HTTP)
 def test_code_below_http_knows_nothing_of_the_web_stack(package: str) -> None:
     found = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.es.embedded import CLUSTER_NAME as EMBEDDED_CLUSTER_NAME
+from gateway.embedded.node import CLUSTER_NAME as EMBEDDED_CLUSTER_NAME
 from tests.cluster_guard import wipe_refusal
 
 DEPLOYMENT = ["autonomous-iam_common_datasources_latest", "gateway-api-keys", "gateway-users"]

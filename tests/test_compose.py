@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from gateway.es import launcher
+from gateway.embedded import launcher
 from gateway.settings import DEMO_TENANT_ID
 from tests.helpers import make_settings
 

@@ -13,6 +13,7 @@ from elasticsearch import AsyncElasticsearch
 from pydantic import ValidationError
 
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
 from gateway.loading.loader import FileReport
 from gateway.settings import Settings
@@ -52,7 +53,7 @@ def with_es(
     """Run ``work`` with a client for ``settings`` (after applying the index templates), then close it."""
 
     async def run() -> T:
-        es = build_client(settings)
+        es = build_client(ConnectionSettings.from_settings(settings))
         try:
             if templates:
                 await apply_templates(es, load_templates(settings.templates_dir))

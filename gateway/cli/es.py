@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gateway.cli.common import fail
-from gateway.es import cluster, launcher
+from gateway.embedded import cluster, launcher
 
 
 def _node_options(func: Any) -> Any:

@@ -11,8 +11,10 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.cli.common import configure_logging, fail, load_settings, print_reports
-from gateway.es import embedded, launcher
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
 from gateway.http.protocol import CoalescingHttpToolsProtocol
 from gateway.http.tls import ensure_certificate
@@ -88,7 +90,7 @@ def up_command(port: int | None) -> None:
 
 
 async def _prepare_demo(settings: Settings) -> None:
-    es = build_client(settings)
+    es = build_client(ConnectionSettings.from_settings(settings))
     try:
         report = await apply_templates(es, load_templates(settings.templates_dir))
         click.echo(f"index templates: {len(report)} checked")

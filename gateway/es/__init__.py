@@ -1,1 +1,1 @@
-"""Everything that talks to Elasticsearch: the client, index templates, the embedded node."""
+"""Everything that talks to an Elasticsearch cluster: the clients, bulk writes, index templates, sniffing."""

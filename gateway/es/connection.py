@@ -2,22 +2,22 @@
 
 A ``Connection`` writes a batch of requests at once and hands each search its own response, parsed by
 httptools (C) and never decoded: the body bytes go back untouched. When it fails it tells its owner (the
-``PassthroughClient``) which searches are still unanswered, so they can be sent again elsewhere.
+``PassthroughClient``, through the callbacks it gave) which searches are still unanswered, so they can be
+sent again elsewhere. Every node sends the credentials and uses the TLS context of ``ConnectionSettings``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import ssl
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
 
-from gateway.settings import Settings
+from gateway.es.connection_settings import ConnectionSettings
 
 # A dead node is left alone for 1 s, then 2 s, 4 s … up to 30 s after consecutive failures (as the
 # official clients do); a node is tried anyway when every node is dead.
@@ -46,37 +46,21 @@ class Batch:
     expiry: asyncio.TimerHandle | None = None  # while waiting for a free connection
 
 
-def _auth_header(settings: Settings) -> str:
-    if settings.es_api_key is not None:
-        return f"Authorization: ApiKey {settings.es_api_key.get_secret_value()}\r\n"
-    if settings.es_username is not None and settings.es_password is not None:
-        pair = f"{settings.es_username}:{settings.es_password.get_secret_value()}".encode()
-        return f"Authorization: Basic {base64.b64encode(pair).decode()}\r\n"
-    return ""
-
-
-def ssl_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(settings.es_ca_certs) if settings.es_ca_certs else None)
-    if not settings.es_verify_certs:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class Node:
     """One Elasticsearch node: where it is, its idle connections, the batches waiting for one, and whether
     it is believed alive."""
 
-    def __init__(self, url: str, settings: Settings, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, url: str, cluster: ConnectionSettings) -> None:
         parts = urlsplit(url)
         self.url = url
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (443 if parts.scheme == "https" else 9200)
-        self.ssl = tls if parts.scheme == "https" else None
+        self.ssl = cluster.ssl_context if parts.scheme == "https" else None
         self._prefix = parts.path.rstrip("/").encode()
+        authorization = cluster.authorization
+        auth = f"Authorization: {authorization}\r\n" if authorization else ""
         self._head = (
-            f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
-            f"{_auth_header(settings)}"
+            f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}"
         ).encode("latin-1")
         self.idle: list[Connection] = []
         self.waiting: deque[Batch] = deque()  # batches for when one of its connections frees up
@@ -106,16 +90,17 @@ class Node:
         return f"<Node {self.url} failures={self.failures}>"
 
 
-class Owner(Protocol):
-    def _release(self, connection: Connection) -> None: ...
-
-    def _failed(self, connection: Connection, batch: Batch, exc: Exception, stale: bool) -> None: ...
+# What a connection tells its owner: it is free again (every search of its batch answered), or it failed
+# (the batch's unanswered searches; whether it was a kept-alive connection gone stale).
+OnFree = Callable[["Connection"], None]
+OnFailure = Callable[["Connection", Batch, Exception, bool], None]
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, owner: Owner, node: Node) -> None:
-        self._owner = owner
+    def __init__(self, node: Node, on_free: OnFree, on_failure: OnFailure) -> None:
         self.node = node
+        self._on_free = on_free
+        self._on_failure = on_failure
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reused = False
@@ -178,7 +163,7 @@ class Connection(asyncio.Protocol):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._owner._release(self)
+            self._on_free(self)
 
     def _fail(self, exc: Exception) -> None:
         if self.closed:
@@ -197,7 +182,7 @@ class Connection(asyncio.Protocol):
         # A kept-alive connection the node closed while idle fails on its next use before any answer:
         # that says nothing about the node.
         stale = self.reused and self._answered == 0 and isinstance(exc, ConnectionError)
-        self._owner._failed(self, unanswered, exc, stale)
+        self._on_failure(self, unanswered, exc, stale)
 
     def close(self) -> None:
         self._fail(ConnectionError("the connection was closed by the gateway"))

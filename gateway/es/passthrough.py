@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import ElasticsearchUnavailable
-from gateway.es.connection import Batch, Connection, Node, Pending, RawResponse, ssl_context
-from gateway.settings import Settings
+from gateway.es.connection import Batch, Connection, Node, Pending, RawResponse
+from gateway.es.connection_settings import ConnectionSettings
 
 __all__ = ["MAX_CONNECTIONS", "MAX_PIPELINE", "PassthroughClient", "RawResponse"]
 
@@ -42,15 +42,14 @@ class PassthroughClient:
 
     def __init__(
         self,
-        settings: Settings,
+        cluster: ConnectionSettings,
         on_node_failure: Callable[[], None] | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._settings = settings
+        self._cluster = cluster
         self._now = clock.monotonic  # dead nodes' back-off
-        self._ssl = ssl_context(settings) if settings.es_urls[0].startswith("https:") else None
-        self._timeout = settings.es_request_timeout
-        self._nodes = [Node(url, settings, self._ssl) for url in settings.es_urls]
+        self._timeout = cluster.request_timeout
+        self._nodes = [Node(url, cluster) for url in cluster.urls]
         self._turn = 0  # round-robin position
         self.on_node_failure = on_node_failure
         self._queue: list[Pending] = []  # searches of this loop iteration, not yet sent
@@ -72,7 +71,7 @@ class PassthroughClient:
         if not urls:
             return
         known: dict[str, Node | None] = {node.url: node for node in self._nodes}
-        self._nodes = [known.pop(url, None) or Node(url, self._settings, self._ssl) for url in urls]
+        self._nodes = [known.pop(url, None) or Node(url, self._cluster) for url in urls]
         for gone in filter(None, known.values()):
             gone.removed = True
             idle, gone.idle = gone.idle, []
@@ -163,7 +162,7 @@ class PassthroughClient:
         try:
             async with asyncio.timeout(self._timeout):
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self, node), node.host, node.port, ssl=node.ssl
+                    lambda: Connection(node, self._release, self._failed), node.host, node.port, ssl=node.ssl
                 )
         except asyncio.CancelledError:
             node.open -= 1

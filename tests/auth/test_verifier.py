@@ -19,6 +19,7 @@ from gateway.auth.secrets import load_secrets
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import NotAuthenticated
 from gateway.es.client import build_client
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.settings import Settings
 from tests.helpers import TEST_TENANT_ID, FrozenClock, bearer, create_key, login
 
@@ -66,7 +67,7 @@ def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_
     b_clock = FrozenClock()
 
     async def run() -> tuple[bool, bool, bool]:
-        es = build_client(settings)
+        es = build_client(ConnectionSettings.from_settings(settings))
         b = _replica_b(settings, ApiKeyStore(es), b_clock)
         try:
             await b.sync()  # B confirms the generation once, then caches the key
@@ -104,7 +105,7 @@ def test_the_window_counts_from_when_the_generation_was_asked_for_not_answered(
         b_clock.advance(window * 0.9)
 
     async def run() -> tuple[bool, bool]:
-        es = build_client(settings)
+        es = build_client(ConnectionSettings.from_settings(settings))
         store = SlowAnswers(es, meanwhile=lambda: asyncio.sleep(0))
         b = _replica_b(settings, store, b_clock)
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.es import embedded
+from gateway.embedded import node as embedded
 from gateway.ingest.entities import document_id
 from tests.helpers import (
     DOCUMENTED_SEARCH,

@@ -11,6 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from gateway.errors import ElasticsearchUnavailable
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.passthrough import MAX_PIPELINE, PassthroughClient
 from tests.helpers import free_port, make_settings
 
@@ -21,7 +22,7 @@ def test_concurrent_searches_each_get_their_own_answer(es: Elasticsearch, es_url
     es.bulk(
         operations=[op for n in range(30) for op in ({"index": {"_index": INDEX}}, {"n": n})], refresh=True
     )
-    client = PassthroughClient(make_settings(es_url=es_url))
+    client = PassthroughClient(ConnectionSettings.from_settings(make_settings(es_url=es_url)))
 
     async def one(n: int) -> int:
         body = orjson.dumps({"query": {"term": {"n": n}}, "size": 1})
@@ -45,7 +46,7 @@ def test_concurrent_searches_each_get_their_own_answer(es: Elasticsearch, es_url
 
 def test_errors_from_elasticsearch_reach_the_right_caller(es: Elasticsearch, es_url: str) -> None:
     es.index(index=INDEX, document={"n": 1}, refresh=True)
-    client = PassthroughClient(make_settings(es_url=es_url))
+    client = PassthroughClient(ConnectionSettings.from_settings(make_settings(es_url=es_url)))
 
     async def run() -> list[int]:
         good = orjson.dumps({"query": {"match_all": {}}})
@@ -62,7 +63,11 @@ def test_errors_from_elasticsearch_reach_the_right_caller(es: Elasticsearch, es_
 
 
 def test_an_unreachable_node_fails_every_caller_promptly() -> None:
-    client = PassthroughClient(make_settings(es_url=f"http://127.0.0.1:{free_port()}", es_request_timeout=2))
+    client = PassthroughClient(
+        ConnectionSettings.from_settings(
+            make_settings(es_url=f"http://127.0.0.1:{free_port()}", es_request_timeout=2)
+        )
+    )
 
     async def run() -> list[BaseException | object]:
         try:
@@ -80,7 +85,7 @@ def test_an_unreachable_node_fails_every_caller_promptly() -> None:
 @pytest.mark.parametrize("count", [1, MAX_PIPELINE + 1])
 def test_callers_that_give_up_do_not_disturb_the_others(es: Elasticsearch, es_url: str, count: int) -> None:
     es.index(index=INDEX, document={"n": 1}, refresh=True)
-    client = PassthroughClient(make_settings(es_url=es_url))
+    client = PassthroughClient(ConnectionSettings.from_settings(make_settings(es_url=es_url)))
 
     async def run() -> int:
         body = orjson.dumps({"query": {"match_all": {}}})

@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch
 from gateway.errors import ElasticsearchUnavailable
 from gateway.es.client import build_client
 from gateway.es.connection import DEAD_BACKOFF
+from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.passthrough import PassthroughClient
 from gateway.es.sniff import NodeSniffer, sniffed_urls
 from tests.helpers import FrozenClock, free_port, make_settings
@@ -84,7 +85,7 @@ async def _client(
 ) -> AsyncIterator[PassthroughClient]:
     """A client whose dead nodes stay dead until its clock is moved (a frozen one unless given)."""
     settings = make_settings(es_url=es_url, es_request_timeout=request_timeout)
-    client = PassthroughClient(settings, clock=clock or FrozenClock())
+    client = PassthroughClient(ConnectionSettings.from_settings(settings), clock=clock or FrozenClock())
     try:
         yield client
     finally:
@@ -234,7 +235,7 @@ def test_a_node_whose_name_cannot_be_encoded_fails_over_instead_of_hanging(es_ur
 
 def test_searches_still_queued_when_the_client_closes_are_answered(es_url: str) -> None:
     async def run() -> BaseException | object:
-        client = PassthroughClient(make_settings(es_url=es_url))
+        client = PassthroughClient(ConnectionSettings.from_settings(make_settings(es_url=es_url)))
         queued = asyncio.ensure_future(client.post(f"/{INDEX}/_search", BODY))
         await asyncio.sleep(0)  # queued for the next loop iteration, not sent yet
         await client.close()
@@ -245,12 +246,12 @@ def test_searches_still_queued_when_the_client_closes_are_answered(es_url: str) 
 
 def test_sniffing_replaces_the_configured_nodes_with_the_cluster_s(es_url: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    settings = make_settings(es_url=f"{dead},{es_url}", es_sniff=True)
+    connection = ConnectionSettings.from_settings(make_settings(es_url=f"{dead},{es_url}", es_sniff=True))
 
     async def run() -> tuple[list[str], list[str], list[int]]:
-        es = build_client(settings)
-        client = PassthroughClient(settings)
-        sniffer = NodeSniffer(es, client, settings.es_urls[0])
+        es = build_client(connection)
+        client = PassthroughClient(connection)
+        sniffer = NodeSniffer(es, client, connection.urls[0])
         try:
             found = await sniffer.sniff()
             return found, client.nodes, await _statuses(client, 5)

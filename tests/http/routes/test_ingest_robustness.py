@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.embedded import node as embedded
 from gateway.errors import Unavailable
-from gateway.es import embedded
 from gateway.ingest.entities import ENTITY_KINDS
 from tests.helpers import create_key, login, make_settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.es import embedded
+from gateway.embedded import node as embedded
 from tests.helpers import create_key, login, make_settings, search
 
 

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.es import embedded, launcher
+from gateway.embedded import launcher
+from gateway.embedded import node as embedded
 from tests.helpers import free_port, make_settings, pid_alive, run_cli
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.es import cluster, embedded
+from gateway.embedded import cluster
+from gateway.embedded import node as embedded
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from tests.helpers import (
     ADMIN_PASSWORD,

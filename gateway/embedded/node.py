@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.es.launcher import (
+from gateway.embedded.launcher import (
     LAUNCHER_DIR,
     EmbeddedEsError,
     check_java,

@@ -3,7 +3,7 @@
 Node ``i`` lives in ``<data_dir>/node-<i>`` with HTTP port ``http_base + i`` and transport port
 ``transport_base + i``; the nodes find each other through ``discovery.seed_hosts``. The cluster's shape is
 kept in ``<data_dir>/cluster.json`` from start until stop, so that ``stop`` and ``status`` find every
-node. One node is the plain single-node setup of ``embedded.py``, in the data dir itself, as before.
+node. One node is the plain single-node setup of ``node.py``, in the data dir itself, as before.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.es import embedded
-from gateway.es.launcher import LAUNCHER_DIR, EmbeddedEsError
+from gateway.embedded import node as embedded
+from gateway.embedded.launcher import LAUNCHER_DIR, EmbeddedEsError
 
 STATE_FILE = "cluster.json"
 
