@@ -1,19 +1,28 @@
 """The one request-body reader: refused (413) before more than its limit is held in memory.
 
 It reads ASGI ``receive`` directly, so the search fast path and the FastAPI routes (``request.receive``)
-share it.
+share it. No route declares a Pydantic body parameter (FastAPI would buffer the whole body before any
+limit applies): a route reads its body with ``read_model`` (or ``read_json``) and documents it with
+``gateway.http.openapi.request_body``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import orjson
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 from gateway.errors import InvalidInput, TooLarge
+
+M = TypeVar("M", bound=BaseModel)
+
+# Logins, key administration, sync-run steps and read filters: small JSON objects.
+SMALL_BODY_BYTES: Final = 64 * 1024
 
 
 async def read_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
@@ -44,3 +53,20 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InvalidInput("the request body is not valid JSON") from None
+
+
+def validate_body(model: type[M], raw: Any) -> M:
+    """``raw`` (decoded JSON) checked by ``model``; failures answer as FastAPI's own body validation."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])}
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        raise RequestValidationError(errors) from None
+
+
+async def read_model(request: Request, model: type[M], limit: int = SMALL_BODY_BYTES) -> M:
+    """A route's JSON body, read under ``limit`` and checked by ``model``."""
+    return validate_body(model, await read_json(request, limit))

@@ -2,7 +2,8 @@
 
 Documentation only: nothing here runs while a request is served. Routes name their credentials with
 ``secured(SESSION_SECURITY)`` (the ``SessionDep``/``AdminDep`` routes) or ``secured(CALLER_SECURITY)`` (the
-routes API keys may call); tests/http/test_openapi.py checks every operation against a table.
+routes API keys may call), and their JSON body with ``request_body`` (bodies are read by
+``gateway.http.bodies``, never by FastAPI); tests/http/test_openapi.py checks every operation against a table.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ DESCRIPTIONS: Mapping[int, str] = {
 }
 
 
+# The 401 and 403 of the routes API keys may call (CALLER_SECURITY).
+CALLER_ERRORS: Mapping[int, str] = {
+    401: "Invalid API key or tenant",
+    403: "A bearer token whose user is not in the admin group",
+}
+
+
+def too_large(limit: int) -> str:
+    """The 413 text of a body capped at ``limit`` bytes."""
+    return f"Body larger than {limit // 1024} KiB" if limit % 1024 == 0 else f"Body larger than {limit} bytes"
+
+
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before sending the same request again.",
@@ -55,6 +68,18 @@ def errors(*statuses: int, described: Mapping[int, str] | None = None) -> dict[i
         if status in (429, 503):
             responses[status]["headers"] = RETRY_AFTER
     return responses
+
+
+def request_body(
+    schema: type[BaseModel] | dict[str, Any], *, required: bool = True, example: Any = None
+) -> dict[str, Any]:
+    """``openapi_extra=`` entries declaring a JSON body: a model's schema, or a schema given as is."""
+    if not isinstance(schema, dict):
+        schema = schema.model_json_schema()
+    content: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"requestBody": {"required": required, "content": {"application/json": content}}}
 
 
 # --- credentials ------------------------------------------------------------------------------------------

@@ -104,6 +104,9 @@ class SyncService:
         log.info("sync run %s of data source %s started by %s", lease.run_id, datasource_id, holder)
         return lease
 
+    async def renew(self, datasource_id: str, run_id: str, holder: str) -> Lease:
+        return await self.leases.renew(datasource_id, run_id, holder)
+
     async def check_write(self, run: RunStamp) -> None:
         """A write stamped with ``run`` is accepted only while that run holds the lease."""
         await self.leases.require(check_datasource_id(run.datasource_id), run.run_id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.auth.keys import MAX_WINDOW
+from gateway.errors import InvalidInput
+from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import AdminDep, ServicesDep
-from gateway.http.openapi import SESSION_SECURITY, errors, secured
+from gateway.http.openapi import SESSION_SECURITY, errors, request_body, secured, too_large
 
 router = APIRouter(
     prefix="/api/admin",
@@ -18,11 +20,26 @@ router = APIRouter(
     responses=errors(400, 401, 403, 503, described={401: "Missing, invalid or expired admin token"}),
 )
 NO_SUCH_KEY = errors(404, described={404: "No such key"})
+BODY_TOO_LARGE = errors(413, described={413: too_large(SMALL_BODY_BYTES)})
 ADMIN_ONLY = secured(SESSION_SECURITY)
 
 MAX_PAGE = 1000
 KEY_MAX_LENGTH = 256
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+def _stripped(max_length: int) -> StringConstraints:
+    # Surrounding whitespace is dropped, so a value needs one other character (the pattern says so).
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S")
+
+
+Name = Annotated[str, _stripped(256)]
+KeyValue = Annotated[str, _stripped(KEY_MAX_LENGTH)]
+RecordId = Annotated[str, _stripped(64)]
+
+
+def _one_of(given: str, other: str) -> dict[str, Any]:
+    # null counts as absent, as in _exactly_one
+    return {"required": [given], "properties": {given: {"type": "string"}, other: {"type": "null"}}}
 
 
 class CreateApiTokenRequest(BaseModel):
@@ -35,6 +52,7 @@ class CreateApiTokenRequest(BaseModel):
     expiration: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="A date (valid through its end, UTC) or an ISO-8601 date-time; must be in the future.",
         examples=["2027-01-02", "2027-01-02T12:00:00Z"],
+        json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
     )
 
 
@@ -43,14 +61,11 @@ class KeyReference(BaseModel):
 
     # The schema says what _exactly_one checks, so clients (and the fuzzer) can send valid references.
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"oneOf": [{"required": ["token"]}, {"required": ["id"]}]}
+        extra="forbid", json_schema_extra={"oneOf": [_one_of("token", "id"), _one_of("id", "token")]}
     )
 
-    token: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=KEY_MAX_LENGTH)]
-        | None
-    ) = None
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    token: KeyValue | None = None
+    id: RecordId | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> KeyReference:
@@ -62,11 +77,11 @@ class KeyReference(BaseModel):
 @router.post(
     "/createApiToken",
     summary="Create an API key; the key is in this response and nowhere else",
-    openapi_extra=ADMIN_ONLY,
+    responses=BODY_TOO_LARGE,
+    openapi_extra={**ADMIN_ONLY, **request_body(CreateApiTokenRequest)},
 )
-async def create_api_token(
-    body: CreateApiTokenRequest, admin: AdminDep, services: ServicesDep
-) -> dict[str, str]:
+async def create_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
+    body = await read_model(request, CreateApiTokenRequest)
     key = await services.keys.create(
         name=body.name, description=body.description, expiration=body.expiration, creator=admin.username
     )
@@ -76,10 +91,11 @@ async def create_api_token(
 @router.post(
     "/revokeApiToken",
     summary="Revoke a key; every replica refuses it within the revocation window (1 s by default)",
-    responses=NO_SUCH_KEY,
-    openapi_extra=ADMIN_ONLY,
+    responses={**NO_SUCH_KEY, **BODY_TOO_LARGE},
+    openapi_extra={**ADMIN_ONLY, **request_body(KeyReference)},
 )
-async def revoke_api_token(body: KeyReference, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
+async def revoke_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
+    body = await read_model(request, KeyReference)
     record = await services.keys.find(key=body.token, key_id=body.id)
     await services.keys.revoke(record, by=admin.username)
     return {"message": "User token disabled"}
@@ -88,10 +104,11 @@ async def revoke_api_token(body: KeyReference, admin: AdminDep, services: Servic
 @router.post(
     "/deleteApiToken",
     summary="Delete a key record (revoked keys stay listed as invalid until deleted)",
-    responses=NO_SUCH_KEY,
-    openapi_extra=ADMIN_ONLY,
+    responses={**NO_SUCH_KEY, **BODY_TOO_LARGE},
+    openapi_extra={**ADMIN_ONLY, **request_body(KeyReference)},
 )
-async def delete_api_token(body: KeyReference, _: AdminDep, services: ServicesDep) -> dict[str, str]:
+async def delete_api_token(request: Request, _: AdminDep, services: ServicesDep) -> dict[str, str]:
+    body = await read_model(request, KeyReference)
     record = await services.keys.find(key=body.token, key_id=body.id)
     await services.keys.delete(record)
     return {"message": "User token deleted"}
@@ -112,6 +129,7 @@ async def verify_api_token(
 @router.get(
     "/getTokens",
     summary="List key records, newest first; search by name or by the full key",
+    description=f"A page that would reach past the first {MAX_WINDOW} records stops there.",
     openapi_extra=ADMIN_ONLY,
 )
 async def get_tokens(
@@ -127,13 +145,26 @@ async def get_tokens(
         Query(description="Only keys in this state (revoked wins over expired)"),
     ] = None,
     expires_before: Annotated[
-        dt.datetime | None,
-        Query(alias="expiresBefore", description="Only keys that stop working before this date-time"),
+        str | None,
+        Query(
+            alias="expiresBefore",
+            description="Only keys that stop working before this ISO-8601 date-time (UTC without an offset)",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
 ) -> list[dict[str, Any]]:
-    if expires_before is not None and expires_before.tzinfo is None:
-        expires_before = expires_before.replace(tzinfo=dt.UTC)
-    return await services.keys.list(search, offset, max_results, status, expires_before)
+    before = None if expires_before is None else _date_time(expires_before, "expiresBefore")
+    page = min(max_results, MAX_WINDOW - offset)
+    return await services.keys.list(search, offset, page, status, before)
+
+
+def _date_time(value: str, name: str) -> dt.datetime:
+    """An ISO-8601 date-time (not a number of seconds, which a lax parse would take), UTC unless given."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO-8601 date-time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 @router.get(

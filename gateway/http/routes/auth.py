@@ -7,19 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import ServicesDep, SessionDep
-from gateway.http.openapi import SESSION_SECURITY, errors, secured
+from gateway.http.openapi import SESSION_SECURITY, errors, request_body, secured, too_large
 
 router = APIRouter(prefix="/api/authentication", tags=["admin authentication"])
 
 LOGIN_ERRORS = errors(
     400,
     401,
+    413,
     429,
     503,
     described={
         400: "Malformed request body",
         401: "Unknown user or wrong password (one generic message)",
+        413: too_large(SMALL_BODY_BYTES),
         429: "Too many failed attempts for this account or client; see Retry-After",
     },
 )
@@ -31,8 +34,14 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/login", summary="Log in; returns the user and a bearer token", responses=LOGIN_ERRORS)
-async def login(body: LoginRequest, request: Request, services: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/login",
+    summary="Log in; returns the user and a bearer token",
+    responses=LOGIN_ERRORS,
+    openapi_extra=request_body(LoginRequest),
+)
+async def login(request: Request, services: ServicesDep) -> dict[str, Any]:
+    body = await read_model(request, LoginRequest)
     client = request.client.host if request.client else "unknown"
     result = await services.authenticator.login(body.username, body.password, client)
     return result.body()

@@ -9,27 +9,23 @@ delete. The bounds are in ``gateway.ingest.sync`` and docs/security.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth.callers import Caller
-from gateway.http.bodies import read_json
+from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import CallerDep, ServicesDep
-from gateway.http.openapi import CALLER_SECURITY, errors, secured
-from gateway.ingest.catalog import parse_filter
+from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
 from gateway.ingest.entities import ENTITY_KINDS
 from gateway.ingest.leases import MAX_DATASOURCE_ID_LENGTH
 
 router = APIRouter(prefix="/api/ingest/sync", tags=["sync"])
-M = TypeVar("M", bound=BaseModel)
 
-BODY_LIMIT = 64 * 1024
 Id = Annotated[str, Field(min_length=1, max_length=512)]
 EntityName = Literal["applications", "entitlements", "identities", "assignments"]
 DatasourceId = Annotated[str, Path(alias="datasourceId", min_length=1, max_length=MAX_DATASOURCE_ID_LENGTH)]
-CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
 
 
 class RunBody(BaseModel):
@@ -95,34 +91,34 @@ class CheckOut(BaseModel):
 
 
 def _doc(
-    summary: str, description: str, body: type[BaseModel] | None, *statuses: int, **described: str
+    summary: str,
+    description: str,
+    body: type[BaseModel] | None = None,
+    *,
+    conflict: str | None = None,
+    body_limit: str = too_large(SMALL_BODY_BYTES),
 ) -> dict[str, Any]:
-    texts = {
-        **CALLER_ERRORS,
-        400: "Malformed body or data-source id",
-        404: "No such data source",
-        413: "Body too large",
-    }
-    texts.update({int(k[1:]): v for k, v in described.items()})
+    """The route's OpenAPI entries; ``conflict`` describes its 409, ``body_limit`` its 413."""
+    texts = {**CALLER_ERRORS, 400: "Malformed body or data-source id", 404: "No such data source"}
+    statuses = [400, 401, 403, 404]
+    if conflict is not None:
+        statuses.append(409)
+        texts[409] = conflict
     extra: dict[str, Any] = secured(CALLER_SECURITY)
     if body is not None:
-        schema = {"application/json": {"schema": body.model_json_schema()}}
-        extra = {**extra, "requestBody": {"required": True, "content": schema}}
-        statuses = (*statuses, 413)
+        extra.update(request_body(body))
+        statuses.append(413)
+        texts[413] = body_limit
     return {
         "summary": summary,
         "description": description,
         "openapi_extra": extra,
-        "responses": errors(400, 401, 403, *sorted(statuses), 503, described=texts),
+        "responses": errors(*statuses, 503, described=texts),
     }
 
 
 def _holder(caller: Caller) -> str:
     return f"{caller.kind}:{caller.name}"
-
-
-async def _body(request: Request, model: type[M], limit: int = BODY_LIMIT) -> M:
-    return parse_filter(model, await read_json(request, limit), "request body")
 
 
 NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or taken over)"
@@ -136,10 +132,7 @@ NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or t
         "no body. Writes that carry `datasourceId` and this `syncRun` are accepted while the run holds "
         "the lease. 409 while another run of the data source holds a live lease (a lease that expired "
         "is taken over), or when the data source is not active.",
-        None,
-        404,
-        409,
-        s409="Another run of the data source is in progress, or the data source is not active",
+        conflict="Another run of the data source is in progress, or the data source is not active",
     ),
 )
 async def start(datasource_id: DatasourceId, caller: CallerDep, services: ServicesDep) -> LeaseOut:
@@ -153,16 +146,14 @@ async def start(datasource_id: DatasourceId, caller: CallerDep, services: Servic
         "Renew a sync run's lease",
         "Extends the lease of a live run to `GATEWAY_SYNC_LEASE_SECONDS` from now.",
         RunBody,
-        404,
-        409,
-        s409=NOT_HOLDER,
+        conflict=NOT_HOLDER,
     ),
 )
 async def renew(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> LeaseOut:
-    body = await _body(request, RunBody)
-    lease = await services.sync.leases.renew(datasource_id, body.runId, _holder(caller))
+    body = await read_model(request, RunBody)
+    lease = await services.sync.renew(datasource_id, body.runId, _holder(caller))
     return LeaseOut(**lease.as_json())
 
 
@@ -177,15 +168,13 @@ async def renew(
         "its own entity types, and never more than `GATEWAY_SYNC_MAX_DELETE_SHARE` of a type unless "
         "`force`. The lease is released in every case; a refused finish (409) deletes nothing.",
         FinishBody,
-        404,
-        409,
-        s409=NOT_HOLDER + "; or not an active full sync; or more to delete than the configured share",
+        conflict=NOT_HOLDER + "; or not an active full sync; or more to delete than the configured share",
     ),
 )
 async def finish(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> FinishOut:
-    body = await _body(request, FinishBody)
+    body = await read_model(request, FinishBody)
     counts = await services.sync.finish(
         datasource_id,
         body.runId,
@@ -204,15 +193,13 @@ async def finish(
         "Abort a sync run: release the lease, delete nothing",
         "Ends the run without deleting anything; the reason is logged.",
         AbortBody,
-        404,
-        409,
-        s409=NOT_HOLDER,
+        conflict=NOT_HOLDER,
     ),
 )
 async def abort(
     datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
 ) -> AbortOut:
-    body = await _body(request, AbortBody)
+    body = await read_model(request, AbortBody)
     await services.sync.abort(datasource_id, body.runId, body.reason)
     return AbortOut(runId=body.runId, message="sync run aborted; nothing deleted")
 
@@ -226,13 +213,13 @@ async def abort(
         "by range, so the ranges cover every key; nothing is written. Keys longer than 256 characters "
         "are not compared.",
         CheckBody,
-        404,
+        body_limit="Body larger than GATEWAY_INGEST_MAX_BODY_BYTES",
     ),
 )
 async def check(
     datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
 ) -> CheckOut:
-    body = await _body(request, CheckBody, services.settings.ingest_max_body_bytes)
+    body = await read_model(request, CheckBody, services.settings.ingest_max_body_bytes)
     kind = ENTITY_KINDS[body.entity]
     count, keys = await services.sync.unmatched(datasource_id, kind, body.after, body.through, body.keys)
     return CheckOut(count=count, keys=keys)
