@@ -86,8 +86,11 @@ class UserStore:
         self._es = es
 
     async def get(self, username: str) -> User | None:
+        account = normalize_username(username)
+        if not account:  # only whitespace: no such user (and no document id Elasticsearch takes)
+            return None
         try:
-            found = await self._es.get(index=USERS_INDEX, id=normalize_username(username))
+            found = await self._es.get(index=USERS_INDEX, id=account)
         except NotFoundError:
             return None
         return User.from_doc(found["_source"])

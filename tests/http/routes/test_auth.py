@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
@@ -217,3 +218,12 @@ def test_first_admin_comes_from_configuration_and_stored_hashed(
     assert doc["groups"] == ["Zoran User", "Zoran Admin"]
     assert ADMIN_PASSWORD not in str(doc)
     assert doc["password_hash"].startswith("$argon2id$")
+
+
+@pytest.mark.parametrize("username", [" ", "\t\n", "\x1f\x1c ", "\x00"])
+def test_a_blank_or_control_character_username_is_an_unknown_user(client: TestClient, username: str) -> None:
+    answer = client.post(LOGIN, json={"username": username, "password": "x"})
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": {"code": "not_authenticated", "message": "Invalid username or password."}
+    }
