@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from gateway.errors import (
     Conflict,
@@ -91,8 +92,23 @@ def error_parts(exc: Exception) -> ErrorParts:
     return 500, error_body("internal_error", "An unexpected error occurred."), None
 
 
-async def _handle(_: Request, exc: Exception) -> JSONResponse:
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
     status, body, headers = error_parts(exc)
+    if status == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 

@@ -13,10 +13,19 @@ from typing import Annotated, Any, TypeVar
 
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from gateway.errors import InvalidInput
-from gateway.ingest.datasources import ConnectionType, DataSource, InvalidDataSource
+from gateway.ingest.datasources import CONNECTION_TYPES, ConnectionType, DataSource, InvalidDataSource
 
 MAX_VALUES = 100
 F = TypeVar("F", bound=BaseModel)
@@ -26,8 +35,20 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _one_or_many(item: dict[str, Any], max_items: int) -> WithJsonSchema:
+    """The schema of a filter that takes one value or an array of them (``_listify`` makes the array)."""
+    return WithJsonSchema(
+        {"anyOf": [item, {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}]}
+    )
+
+
 Value = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Values = Annotated[list[Value], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_VALUES)]
+Values = Annotated[
+    list[Value],
+    BeforeValidator(_listify),
+    Field(min_length=1, max_length=MAX_VALUES),
+    _one_or_many({"type": "string", "minLength": 1, "maxLength": 1024}, MAX_VALUES),
+]
 
 
 class DatasourceFilter(BaseModel):
@@ -35,9 +56,15 @@ class DatasourceFilter(BaseModel):
 
     datasourceId: Values | None = None
     name: Values | None = None
-    isActive: bool | None = None
+    isActive: StrictBool | None = None
     connectionTypes: (
-        Annotated[list[ConnectionType], BeforeValidator(_listify), Field(min_length=1, max_length=3)] | None
+        Annotated[
+            list[ConnectionType],
+            BeforeValidator(_listify),
+            Field(min_length=1, max_length=3),
+            _one_or_many({"enum": sorted(CONNECTION_TYPES)}, 3),
+        ]
+        | None
     ) = None
     entityTypes: Values | None = Field(
         None, description="Entity names (`identities`) or full entity-type paths."
@@ -66,7 +93,14 @@ def filters_from_query(params: Sequence[tuple[str, str]]) -> dict[str, Any]:
     for key, value in params:
         parts = value.split(",") if key in COMMA_SEPARATED else [value]
         values.setdefault(key, []).extend(p.strip() for p in parts if p.strip())
-    return {key: v[0] if key == "isActive" and len(v) == 1 else v for key, v in values.items()}
+    return {key: _flag(v) if key == "isActive" else v for key, v in values.items()}
+
+
+def _flag(values: list[str]) -> Any:
+    """``isActive`` as the JSON form has it: ``true`` or ``false`` (anything else stays, to be refused)."""
+    if len(values) != 1:
+        return values
+    return {"true": True, "false": False}.get(values[0], values[0])
 
 
 def parse_filter(model: type[F], raw: Any, what: str = "filters") -> F:

@@ -161,7 +161,7 @@ class Timeout(Rule):
 
     expects = "a string"
     types = frozenset({"string"})
-    _FORM = re.compile(r"([0-9]{1,9})(ms|s)", re.ASCII)
+    _FORM = re.compile(rf"([0-9]{{1,{limit('timeout digits')}}})(ms|s)", re.ASCII)
 
     def check(self, value: Any, path: Path) -> None:
         most = limit("timeout milliseconds")

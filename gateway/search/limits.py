@@ -65,6 +65,7 @@ LIMITS: Final[dict[str, int]] = {
     "nesting depth": 32,
     "request body bytes": 256 * 1024,
     "timeout milliseconds": 10_000,
+    "timeout digits": 9,
 }
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.app import create_app
+from gateway.http.bodies import SMALL_BODY_BYTES
+from gateway.http.search_schema import timeout_pattern
+from gateway.search import MAX_BODY_BYTES, SearchRejected, check_search_body
+from gateway.search.limits import limit
 from tests.helpers import make_settings
 
 Requirements = list[dict[str, list[str]]]
@@ -33,12 +40,12 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("get", "/livez", PUBLIC, {200}),
     ("get", "/readyz", PUBLIC, {200, 503}),
     ("get", "/metrics", PUBLIC, {200}),
-    ("post", "/api/authentication/login", PUBLIC, {200, 400, 401, 429, 503}),
+    ("post", "/api/authentication/login", PUBLIC, {200, 400, 401, 413, 429, 503}),
     ("get", "/api/authentication/verify", SESSION, {200, 401, 503}),
     ("post", "/api/authentication/renewToken", SESSION, {200, 401, 503}),
-    ("post", "/api/admin/createApiToken", SESSION, ADMIN_STATUSES),
-    ("post", "/api/admin/revokeApiToken", SESSION, ADMIN_STATUSES | {404}),
-    ("post", "/api/admin/deleteApiToken", SESSION, ADMIN_STATUSES | {404}),
+    ("post", "/api/admin/createApiToken", SESSION, ADMIN_STATUSES | {413}),
+    ("post", "/api/admin/revokeApiToken", SESSION, ADMIN_STATUSES | {404, 413}),
+    ("post", "/api/admin/deleteApiToken", SESSION, ADMIN_STATUSES | {404, 413}),
     ("get", "/api/admin/verifyApiToken/{token}", SESSION, ADMIN_STATUSES | {404}),
     ("get", "/api/admin/getTokens", SESSION, ADMIN_STATUSES),
     ("get", "/api/admin/tenant", SESSION, ADMIN_STATUSES),
@@ -126,3 +133,30 @@ def test_free_json_bodies_have_a_shape_to_follow(spec: dict[str, Any]) -> None:
     assert {p["name"] for p in reads} == filters
     report = spec["paths"]["/api/ingest/identities"]["post"]["responses"]["207"]["content"]
     assert report["application/json"]["schema"] == {"$ref": "#/components/schemas/IngestReport"}
+
+
+def test_the_search_body_schema_takes_its_bounds_from_the_guard(spec: dict[str, Any]) -> None:
+    search = spec["paths"]["/jas/datasource/search"]["post"]
+    body = search["requestBody"]["content"]["application/json"]["schema"]["properties"]["query"]
+    members = body["properties"]
+    assert members["size"]["maximum"] == members["from"]["maximum"] == limit("from + size")
+    assert members["terminate_after"]["maximum"] == limit("terminate_after")
+    assert members["profile"] is False and body["additionalProperties"] is False
+    assert search["responses"]["413"]["description"] == f"Body larger than {MAX_BODY_BYTES // 1024} KiB"
+
+
+@given(st.from_regex(r"[0-9\uff10-\uff19]{1,11}(ms|s|m)?", fullmatch=True))
+def test_the_timeout_pattern_takes_exactly_what_the_guard_takes(timeout: str) -> None:
+    try:
+        check_search_body({"timeout": timeout})
+        accepted = True
+    except SearchRejected:
+        accepted = False
+    assert bool(re.search(timeout_pattern(), timeout)) == accepted
+
+
+def test_every_body_is_declared_with_its_model_and_capped(spec: dict[str, Any]) -> None:
+    login = spec["paths"]["/api/authentication/login"]["post"]
+    schema = login["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["username", "password"]
+    assert login["responses"]["413"]["description"] == f"Body larger than {SMALL_BODY_BYTES // 1024} KiB"

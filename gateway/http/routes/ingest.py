@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.http.bodies import read_json
+from gateway.http.bodies import SMALL_BODY_BYTES, read_json
 from gateway.http.deps import CallerDep, RecorderDep, ServicesDep
 from gateway.http.observability import RequestRecorder
-from gateway.http.openapi import CALLER_SECURITY, errors, secured
+from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
 from gateway.ingest.catalog import (
+    COMMA_SEPARATED,
     DatasourceFilter,
     MappingFilter,
     filters_from_query,
@@ -22,12 +23,10 @@ from gateway.ingest.catalog import (
     parse_filter,
 )
 from gateway.ingest.entities import APPLICATIONS, ASSIGNMENTS, ENTITLEMENTS, IDENTITIES, EntityKind
-from gateway.ingest.writer import RUN_FIELDS, Action, parse_batch, parse_run
+from gateway.ingest.writer import MAX_RUN_FIELD_LENGTH, RUN_FIELDS, Action, parse_batch, parse_run
 from gateway.services import Services
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
-
-READ_BODY_LIMIT = 64 * 1024
 
 
 # --- entity writes --------------------------------------------------------------------------------------
@@ -82,7 +81,6 @@ DURABILITY = (
     "batch after `Retry-After`. `upsert`, `update` and `delete` are safe to repeat; a repeated `create` "
     "answers 409 (and a repeated `delete` 404) when the earlier attempt landed. 400, 404 and 409 are final."
 )
-CALLER_ERRORS = {401: "Invalid API key or tenant", 403: "A bearer token whose user is not in the admin group"}
 
 
 RUN_FIELD_TEXTS = (
@@ -99,18 +97,25 @@ def _request_schema(kind: EntityKind) -> dict[str, Any]:
         "properties": {column: {"type": "string"} for column in kind.columns},
         "additionalProperties": True,
     }
+    run_field = {"type": "string", "pattern": r"\S", "maxLength": MAX_RUN_FIELD_LENGTH}
     return {
         "type": "object",
         "required": ["action", kind.list_key],
         "additionalProperties": False,
         "properties": {
             "action": {"type": "string", "enum": [a.value for a in Action]},
-            kind.list_key: {"type": "array", "minItems": 1, "items": item},
+            kind.list_key: {
+                "type": "array",
+                "minItems": 1,
+                # Items are checked one by one: one that is not like this is reported in the 207 answer.
+                "items": {"anyOf": [item, {"description": "Anything else: reported as a failed item"}]},
+            },
             **{
-                name: {"type": "string", "minLength": 1, "maxLength": 512, "description": text}
+                name: {**run_field, "description": text}
                 for name, text in zip(RUN_FIELDS, RUN_FIELD_TEXTS, strict=True)
             },
         },
+        "dependentRequired": {name: [other for other in RUN_FIELDS if other != name] for name in RUN_FIELDS},
     }
 
 
@@ -126,13 +131,7 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
             "every item was written, else 207 with one entry per failed item (valid items are written).\n\n"
             + DURABILITY
         ),
-        "openapi_extra": {
-            **secured(CALLER_SECURITY),
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _request_schema(kind)}},
-            },
-        },
+        "openapi_extra": {**secured(CALLER_SECURITY), **request_body(_request_schema(kind))},
         "responses": {
             200: {
                 "model": IngestOk,
@@ -212,14 +211,14 @@ async def ingest_assignments(
 READ_ERRORS = {**CALLER_ERRORS, 400: "Unknown filter or invalid value"}
 READ_RESPONSES = errors(400, 401, 403, 503, described=READ_ERRORS)
 READ_BODY_RESPONSES = errors(
-    400, 401, 403, 413, 503, described={**READ_ERRORS, 413: "Body larger than 64 KiB"}
+    400, 401, 403, 413, 503, described={**READ_ERRORS, 413: too_large(SMALL_BODY_BYTES)}
 )
 
 
 async def _raw_filters(request: Request) -> Any:
     if request.method == "GET":
         return filters_from_query(request.query_params.multi_items())
-    return await read_json(request, READ_BODY_LIMIT, optional=True)
+    return await read_json(request, SMALL_BODY_BYTES, optional=True)
 
 
 def _query_parameters(model: type[BaseModel]) -> dict[str, Any]:
@@ -228,6 +227,12 @@ def _query_parameters(model: type[BaseModel]) -> dict[str, Any]:
     for name, schema in model.model_json_schema()["properties"].items():
         # Optional filters come out as anyOf [<the filter>, null]; a query parameter is absent instead.
         value = next(s for s in schema.get("anyOf", [schema]) if s.get("type") != "null")
+        # A filter taking one value or several is repeated; blanks (and commas, where they separate) are
+        # dropped, so each value needs something else.
+        value = next((s for s in value.get("anyOf", ()) if s.get("type") == "array"), value)
+        if value.get("items", {}).get("type") == "string":
+            meaningful = r"[^,\s]" if name in COMMA_SEPARATED else r"\S"
+            value = {**value, "items": {**value["items"], "pattern": meaningful}}
         parameters.append({"name": name, "in": "query", "required": False, "schema": value})
     return {**secured(CALLER_SECURITY), "parameters": parameters}
 
@@ -249,13 +254,7 @@ MAPPINGS_DOC: dict[str, Any] = {
 
 
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        **secured(CALLER_SECURITY),
-        "requestBody": {
-            "required": False,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        },
-    }
+    return {**secured(CALLER_SECURITY), **request_body(model, required=False)}
 
 
 @router.get(

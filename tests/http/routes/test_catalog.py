@@ -160,3 +160,28 @@ def test_unknown_mapping_filter_is_400(client: TestClient, key: str) -> None:
     assert response.status_code == 400 and response.json()["error"]["details"][0]["location"] == [
         "mapping_id"
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "body"),
+    [
+        ("datasources", {"isActive": "1"}, {"isActive": 1}),
+        ("datasources", {"isActive": "yes"}, {"isActive": "true"}),
+        ("datasources", {"name": " "}, {"name": []}),
+        ("mappings", {"targetProperties": ","}, {"targetProperties": 5}),
+    ],
+)
+def test_filters_take_exactly_what_the_schema_says(
+    client: TestClient, key: str, path: str, query: dict[str, str], body: dict[str, Any]
+) -> None:
+    assert get(client, key, path, query).status_code == 400
+    assert post(client, key, path, body).status_code == 400
+
+
+def test_a_method_not_allowed_lists_every_method_the_path_takes(client: TestClient) -> None:
+    # GET and POST of each read are two routes; the answer names both.
+    for path in ("/api/ingest/datasources", "/api/ingest/mappings"):
+        answer = client.request("OPTIONS", path)
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == "GET, POST"
+        assert answer.json()["error"]["code"] == "method_not_allowed"
