@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench._es import elasticsearch
-from gateway.auth.apikeys import API_KEYS_INDEX, ApiKeyStore, generate_key, key_digest, new_record
+from gateway.auth.key_store import API_KEYS_INDEX, ApiKeyStore, generate_key, key_digest, new_record
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings

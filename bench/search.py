@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._es import elasticsearch, free_port
-from gateway.auth.apikeys import ApiKeyStore, generate_key, new_record
+from gateway.auth.key_store import ApiKeyStore, generate_key, new_record
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.auth.secrets import load_secrets
+from gateway.auth.server_secrets import load_secrets
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.es.templates import load_templates
 from gateway.http.errors import install_error_handlers

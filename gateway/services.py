@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
-from gateway.auth.apikeys import ApiKeyStore
 from gateway.auth.callers import CallerCheck
-from gateway.auth.keys import ApiKeys
+from gateway.auth.key_lifecycle import ApiKeys
+from gateway.auth.key_store import ApiKeyStore
 from gateway.auth.login import Authenticator
 from gateway.auth.passwords import PasswordHasher
-from gateway.auth.secrets import ServerSecrets
+from gateway.auth.server_secrets import ServerSecrets
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.auth.verifier import ApiKeyVerifier

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from elasticsearch import ApiError, TransportError
 
-from gateway.auth.apikeys import ApiKeyRecord, ApiKeyStore, key_digest
+from gateway.auth.key_store import ApiKeyRecord, ApiKeyStore, key_digest
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import NotAuthenticated
 

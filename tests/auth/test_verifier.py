@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.auth.apikeys import ApiKeyStore
-from gateway.auth.secrets import load_secrets
+from gateway.auth.key_store import ApiKeyStore
+from gateway.auth.server_secrets import load_secrets
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import NotAuthenticated
 from gateway.es.client import build_client

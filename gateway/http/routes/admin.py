@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gateway.auth.keys import MAX_WINDOW
+from gateway.auth.key_lifecycle import MAX_WINDOW
 from gateway.errors import InvalidInput
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import AdminDep, ServicesDep

@@ -11,7 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.auth.apikeys import API_KEYS_INDEX
+from gateway.auth.key_store import API_KEYS_INDEX
 from tests.helpers import ADMIN_USER, TEST_TENANT_ID, bearer, create_key, login, search
 
 CREATE = "/api/admin/createApiToken"

@@ -9,7 +9,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.auth.apikeys import API_KEYS_INDEX
+from gateway.auth.key_store import API_KEYS_INDEX
 from tests.conftest import ES_TEST_TIMEOUT
 from tests.helpers import (
     OTHER_TENANT_ID,

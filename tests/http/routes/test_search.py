@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.auth.apikeys import API_KEYS_INDEX
+from gateway.auth.key_store import API_KEYS_INDEX
 from gateway.auth.users import USERS_INDEX
 from gateway.http.fastpath import GatewayApp
 from gateway.settings import Settings

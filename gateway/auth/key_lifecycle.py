@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from gateway.auth.apikeys import (
+from gateway.auth.key_store import (
     ApiKeyRecord,
     ApiKeyStore,
     InvalidExpiration,
