@@ -4,38 +4,14 @@ loopback ports, and a process's memory."""
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.embedded import node as embedded
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports (a cluster's nodes use base, base+1, ...)."""
-    for _ in range(100):
-        base = free_port()
-        if base + count <= 65535 and all(_port_free(base + i) for i in range(1, count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports found")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+from gateway.embedded.ports import free_port as free_port
+from gateway.embedded.ports import free_port_range as free_port_range
 
 
 def rss_mib(pid: int) -> float:

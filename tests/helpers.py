@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.clock import SystemClock
+from gateway.embedded.ports import free_port as free_port
+from gateway.embedded.ports import free_port_range as free_port_range
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
 from gateway.settings import DEMO_TENANT_ID, Settings
@@ -37,31 +38,6 @@ DOCUMENTED_SEARCH = {
         "query": {"match_all": {}},
     }
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports (a cluster's nodes use base, base+1, ...)."""
-    for _ in range(100):
-        base = free_port()
-        if base + count <= 65535 and all(_port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports found")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def with_es(settings: Settings, work: Callable[[AsyncElasticsearch], Awaitable[T]]) -> T:
