@@ -23,6 +23,10 @@ REVOCATIONS_DOC = "api-key-revocations"
 STATUSES = ("active", "expired", "revoked")
 
 
+# Retries of a partial update that lost a race with another one on the same key (revoke vs last use).
+RETRY_ON_CONFLICT = 3
+
+
 class InvalidExpiration(ValueError):
     """An expiration that is malformed or not in the future."""
 
@@ -205,6 +209,9 @@ class ApiKeyStore:
             id=record.digest,
             doc={"revoked": True, "modifier": modifier, "modified": updated.modified},
             refresh=True,
+            # A replica may be recording the key's last use at the same moment: the two partial updates
+            # touch different fields, so Elasticsearch applies this one again on the newer version.
+            retry_on_conflict=RETRY_ON_CONFLICT,
         )
         await self.bump_revocations(now)
         return updated
@@ -214,7 +221,12 @@ class ApiKeyStore:
         await self.bump_revocations(now)
 
     async def touch(self, digest: str, now: dt.datetime) -> None:
-        await self._es.update(index=API_KEYS_INDEX, id=digest, doc={"last_used": now.isoformat()})
+        await self._es.update(
+            index=API_KEYS_INDEX,
+            id=digest,
+            doc={"last_used": now.isoformat()},
+            retry_on_conflict=RETRY_ON_CONFLICT,
+        )
 
     async def bump_revocations(self, now: dt.datetime) -> None:
         """Every replica polls this document; a new generation drops their cached keys.
