@@ -55,11 +55,11 @@ UV_LOCK := $(UV) pip compile pyproject.toml --universal --python-version 3.11 --
 	--custom-compile-command 'make lock' --quiet $(if $(filter 1 yes true,$(UPGRADE)),--upgrade)
 
 # uv at its locked version and hash, alone: `make lock` must work while the rest of the lock does not.
-$(UV):
+$(UV): requirements-dev.lock
 	[ -d $(VENV) ] || $(PYTHON) -m venv $(VENV)
 	set -euo pipefail; pinned=$$(mktemp); trap 'rm -f "$$pinned"' EXIT; \
 	awk '/^uv==/{on=1; print; next} on && /^ /{print; next} {on=0}' requirements-dev.lock > "$$pinned"; \
-	$(PIP) install --require-hashes --no-deps -r "$$pinned"
+	$(PIP) install --require-hashes --no-deps -r "$$pinned"; touch $(UV)
 
 lock: $(UV) ## re-resolve requirements-dev.lock and requirements.lock from pyproject.toml (UPGRADE=1: newest); needs PyPI
 	$(UV_LOCK) --extra dev -o requirements-dev.lock

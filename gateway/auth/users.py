@@ -87,7 +87,7 @@ class UserStore:
 
     async def get(self, username: str) -> User | None:
         account = normalize_username(username)
-        if not account:  # only whitespace: no such user (and no document id Elasticsearch takes)
+        if account in ("", ".", ".."):  # no such user: ids that are no document id (or would change the URL)
             return None
         try:
             found = await self._es.get(index=USERS_INDEX, id=account)

@@ -27,7 +27,10 @@ SMALL_BODY_BYTES: Final = 64 * 1024
 
 async def read_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
     """The whole body; ``declared_length`` is the Content-Length header, refused early when too large."""
-    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
+    declared = (declared_length or "").strip()
+    # ASCII digits only ("²".isdigit() is true); more digits than the limit has is over it, however many.
+    number = declared.lstrip("0") or "0"
+    if declared.isascii() and declared.isdigit() and (len(number) > len(str(limit)) or int(number) > limit):
         raise TooLarge(f"the request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0

@@ -133,7 +133,7 @@ def first_hit(datasource_id: str, hits: Sequence[Mapping[str, Any]]) -> DataSour
     """The data source in the hits of a ``by_id`` search; NotFound when there is none."""
     if not hits:
         raise NotFound(f"no data source with id {datasource_id}")
-    return DataSource.from_document(hits[0]["_source"])
+    return DataSource.from_document(hits[0].get("_source"))
 
 
 async def find_datasource(es: AsyncElasticsearch, index: str, datasource_id: str) -> DataSource:

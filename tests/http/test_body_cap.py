@@ -8,6 +8,7 @@ never held more than the cap.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import select
 import socket
@@ -19,6 +20,8 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from gateway.errors import TooLarge
+from gateway.http.bodies import read_body
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, TEST_TENANT_ID, GatewayProcess
 
 BODY_BYTES = 64 * 1024 * 1024
@@ -82,3 +85,25 @@ def test_a_huge_body_to_any_operation_is_refused_without_being_read(gateway: Gat
         status, sent = stream(gateway.url, method, path, headers)
         assert (path, status) == (path, 413)
         assert sent < BODY_BYTES, f"{path}: the answer came only after the whole body"
+
+
+@pytest.mark.parametrize(
+    ("declared", "refused"),
+    [("²", False), ("12", False), (" 70000 ", True), ("9" * 5000, True), ("0" * 40 + "12", False)],
+)
+def test_a_content_length_is_read_as_ascii_digits_of_any_length(declared: str, refused: bool) -> None:
+    """A Content-Length that is no ASCII number is ignored (the body itself is counted); one with more
+    digits than the cap has is refused without converting it (int() of 5,000 digits raises)."""
+    body = b"[1, 2]"
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def read() -> bytes:
+        return await read_body(receive, declared, 65_536)
+
+    if refused:
+        with pytest.raises(TooLarge):
+            asyncio.run(read())
+    else:
+        assert asyncio.run(read()) == body

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gateway.auth.callers import Caller
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
@@ -43,7 +43,7 @@ class FinishBody(RunBody):
         max_length=4,
         description="Entity types whose every row the run read and wrote (full mode only deletes these).",
     )
-    force: bool = Field(False, description="Delete even beyond GATEWAY_SYNC_MAX_DELETE_SHARE.")
+    force: StrictBool = Field(False, description="Delete even beyond GATEWAY_SYNC_MAX_DELETE_SHARE.")
 
 
 class AbortBody(RunBody):

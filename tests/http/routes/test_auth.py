@@ -220,7 +220,7 @@ def test_first_admin_comes_from_configuration_and_stored_hashed(
     assert doc["password_hash"].startswith("$argon2id$")
 
 
-@pytest.mark.parametrize("username", [" ", "\t\n", "\x1f\x1c ", "\x00"])
+@pytest.mark.parametrize("username", [" ", "\t\n", "\x1f\x1c ", "\x00", ".", "..", " .. "])
 def test_a_blank_or_control_character_username_is_an_unknown_user(client: TestClient, username: str) -> None:
     answer = client.post(LOGIN, json={"username": username, "password": "x"})
     assert answer.status_code == 401
