@@ -9,7 +9,8 @@ on B's injected clock, so the bound is checked exactly, whatever the machine's s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from elasticsearch import AsyncElasticsearch
 from fastapi.testclient import TestClient
@@ -25,12 +26,12 @@ from tests.helpers import TEST_TENANT_ID, FrozenClock, bearer, create_key, login
 
 
 class SlowAnswers(ApiKeyStore):
-    """The real store, whose revocation-generation answer arrives late: ``meanwhile`` runs after the
-    generation was read and before B gets it (a revocation, the clock moving on)."""
+    """The real store, whose revocation-generation answer can arrive late: ``meanwhile`` (when set) runs
+    after the generation was read and before B gets it (a revocation, the clock moving on)."""
 
-    def __init__(self, es: AsyncElasticsearch, meanwhile: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, es: AsyncElasticsearch) -> None:
         super().__init__(es)
-        self.meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+        self.meanwhile: Callable[[], Awaitable[None]] | None = None
 
     async def revocation_generation(self) -> str:
         generation = await super().revocation_generation()
@@ -39,8 +40,14 @@ class SlowAnswers(ApiKeyStore):
         return generation
 
 
-def _replica_b(settings: Settings, store: ApiKeyStore, clock: FrozenClock) -> ApiKeyVerifier:
-    return ApiKeyVerifier(
+@contextlib.asynccontextmanager
+async def _replica_b(
+    settings: Settings, clock: FrozenClock
+) -> AsyncIterator[tuple[ApiKeyVerifier, SlowAnswers]]:
+    """Replica B: a verifier of its own over the same cluster, on ``clock``, whose poll never runs."""
+    es = build_client(ConnectionSettings.from_settings(settings))
+    store = SlowAnswers(es)
+    verifier = ApiKeyVerifier(
         store,
         load_secrets(settings).api_key_hmac_key,
         tenant_id=TEST_TENANT_ID,
@@ -48,6 +55,11 @@ def _replica_b(settings: Settings, store: ApiKeyStore, clock: FrozenClock) -> Ap
         revocation_window=settings.revocation_window_seconds,
         clock=clock,
     )
+    try:
+        yield verifier, store
+    finally:
+        await verifier.close()
+        await es.close()
 
 
 async def _accepts(verifier: ApiKeyVerifier, key: str) -> bool:
@@ -56,6 +68,13 @@ async def _accepts(verifier: ApiKeyVerifier, key: str) -> bool:
     except NotAuthenticated:
         return False
     return True
+
+
+async def _revoke_on_a(client: TestClient, token: str, key: str) -> None:
+    revoked = await asyncio.to_thread(
+        client.post, "/api/admin/revokeApiToken", json={"token": key}, headers=bearer(token)
+    )
+    assert revoked.status_code == 200, revoked.text
 
 
 def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_passed(
@@ -67,23 +86,14 @@ def test_a_replica_that_missed_a_revocation_refuses_the_key_once_its_window_has_
     b_clock = FrozenClock()
 
     async def run() -> tuple[bool, bool, bool]:
-        es = build_client(ConnectionSettings.from_settings(settings))
-        b = _replica_b(settings, ApiKeyStore(es), b_clock)
-        try:
+        async with _replica_b(settings, b_clock) as (b, _):
             await b.sync()  # B confirms the generation once, then caches the key
             cached = await _accepts(b, key)
-            revoked = await asyncio.to_thread(
-                client.post, "/api/admin/revokeApiToken", json={"token": key}, headers=bearer(token)
-            )
-            assert revoked.status_code == 200, revoked.text
+            await _revoke_on_a(client, token, key)
             b_clock.advance(window * 0.9)  # B has not polled since: within the window it serves its cache
             stale = await _accepts(b, key)
             b_clock.advance(window * 0.2)  # past the window since B's last confirmed generation
-            after = await _accepts(b, key)
-            await b.close()
-            return cached, stale, after
-        finally:
-            await es.close()
+            return cached, stale, await _accepts(b, key)
 
     assert asyncio.run(run()) == (True, True, False)
 
@@ -98,27 +108,17 @@ def test_the_window_counts_from_when_the_generation_was_asked_for_not_answered(
     b_clock = FrozenClock()
 
     async def revoke_while_the_answer_travels() -> None:
-        revoked = await asyncio.to_thread(
-            client.post, "/api/admin/revokeApiToken", json={"token": key}, headers=bearer(token)
-        )
-        assert revoked.status_code == 200, revoked.text
+        await _revoke_on_a(client, token, key)
         b_clock.advance(window * 0.9)
 
     async def run() -> tuple[bool, bool]:
-        es = build_client(ConnectionSettings.from_settings(settings))
-        store = SlowAnswers(es, meanwhile=lambda: asyncio.sleep(0))
-        b = _replica_b(settings, store, b_clock)
-        try:
+        async with _replica_b(settings, b_clock) as (b, store):
             await b.sync()
             cached = await _accepts(b, key)
             store.meanwhile = revoke_while_the_answer_travels
             await b.sync()  # read before the revocation: the old generation, 0.9 window late
             store.meanwhile = None
             b_clock.advance(window * 0.2)  # 1.1 windows after B asked, 0.2 after the answer came
-            after = await _accepts(b, key)
-            await b.close()
-            return cached, after
-        finally:
-            await es.close()
+            return cached, await _accepts(b, key)
 
     assert asyncio.run(run()) == (True, False)
