@@ -108,9 +108,10 @@ def build_services(
         users=UserStore(es),
         hasher=PasswordHasher(),
         throttle=LoginThrottle(
-            settings.login_max_failures_per_account,
-            settings.login_max_failures_per_client,
-            settings.login_failure_window_seconds,
+            max_per_account_client=settings.login_max_failures_per_account_client,
+            max_per_client=settings.login_max_failures_per_client,
+            max_per_account=settings.login_max_failures_per_account,
+            window_seconds=settings.login_failure_window_seconds,
             clock=clock,
         ),
         jwt_key=secrets.jwt_key,

@@ -69,7 +69,7 @@ class Authenticator:
             log.info("failed login for an account from %s", client)  # the reservation stays counted
             raise NotAuthenticated(BAD_CREDENTIALS)
         self.throttle.release(reservation)
-        self.throttle.record_success(account)
+        self.throttle.record_success(account, client)
         if check.needs_rehash:
             await self.users.set_password_hash(user.username, await self.hasher.hash_async(password))
             log.info("upgraded the password hash parameters of %s", user.username)
