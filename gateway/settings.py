@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(
         30, ge=1, le=24 * 60, alias="GATEWAY_TOKEN_TTL_MINUTES", description="Admin token lifetime."
     )
+    session_lifetime_hours: float = Field(
+        12, gt=0, le=24 * 30, alias="GATEWAY_SESSION_LIFETIME_HOURS", description="Admin session lifetime."
+    )
     login_max_failures_per_account_client: int = Field(
         5,
         ge=1,
@@ -155,19 +158,13 @@ class Settings(BaseSettings):
         description="Failed logins for one account from one client before that client gets 429.",
     )
     login_max_failures_per_client: int = Field(
-        20,
-        ge=1,
-        alias="GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT",
-        description="Failed logins from one client address, across accounts, before 429.",
+        20, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT", description="Same, per client, any account."
     )
     login_max_failures_per_account: int = Field(
         100,
         ge=1,
         alias="GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT",
-        description=(
-            "Failed logins for one account, from all clients, before clients that never logged in to it "
-            "get 429."
-        ),
+        description="Same, per account from all clients; clients that logged in to it before are exempt.",
     )
     login_failure_window_seconds: float = Field(
         300, gt=0, alias="GATEWAY_LOGIN_FAILURE_WINDOW_SECONDS", description="How long a failure counts."
