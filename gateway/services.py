@@ -22,6 +22,7 @@ from gateway.auth.key_store import ApiKeyStore
 from gateway.auth.login import Authenticator
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.server_secrets import ServerSecrets
+from gateway.auth.sessions import SessionStore
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.users import UserStore, admin_groups, ensure_user
 from gateway.auth.verifier import ApiKeyVerifier
@@ -108,13 +109,16 @@ def build_services(
         users=UserStore(es),
         hasher=PasswordHasher(),
         throttle=LoginThrottle(
-            settings.login_max_failures_per_account,
-            settings.login_max_failures_per_client,
-            settings.login_failure_window_seconds,
+            max_per_account_client=settings.login_max_failures_per_account_client,
+            max_per_client=settings.login_max_failures_per_client,
+            max_per_account=settings.login_max_failures_per_account,
+            window_seconds=settings.login_failure_window_seconds,
             clock=clock,
         ),
+        sessions=SessionStore(es),
         jwt_key=secrets.jwt_key,
         token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+        session_lifetime=dt.timedelta(hours=settings.session_lifetime_hours),
         admin_group=settings.admin_group,
         clock=clock,
     )

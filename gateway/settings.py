@@ -148,11 +148,23 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(
         30, ge=1, le=24 * 60, alias="GATEWAY_TOKEN_TTL_MINUTES", description="Admin token lifetime."
     )
-    login_max_failures_per_account: int = Field(
-        5, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT", description="Failed logins before 429."
+    session_lifetime_hours: float = Field(
+        12, gt=0, le=24 * 30, alias="GATEWAY_SESSION_LIFETIME_HOURS", description="Admin session lifetime."
+    )
+    login_max_failures_per_account_client: int = Field(
+        5,
+        ge=1,
+        alias="GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_CLIENT",
+        description="Failed logins for one account from one client before that client gets 429.",
     )
     login_max_failures_per_client: int = Field(
-        20, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT", description="Same, per client address."
+        20, ge=1, alias="GATEWAY_LOGIN_MAX_FAILURES_PER_CLIENT", description="Same, per client, any account."
+    )
+    login_max_failures_per_account: int = Field(
+        100,
+        ge=1,
+        alias="GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        description="Same, per account from all clients; clients that logged in to it before are exempt.",
     )
     login_failure_window_seconds: float = Field(
         300, gt=0, alias="GATEWAY_LOGIN_FAILURE_WINDOW_SECONDS", description="How long a failure counts."

@@ -1,4 +1,5 @@
-"""Two gateway processes on one cluster: a key revoked on one is refused by the other.
+"""Two gateway processes on one cluster: a key revoked, or an admin session ended, on one is refused by the
+other.
 
 Also checks, on real processes, that neither the key nor the admin's password or token reach any log or
 any Elasticsearch index.
@@ -76,3 +77,31 @@ def test_revocation_reaches_the_other_replica(
     assert len(stored) >= 3  # the user, the key record, the revocation generation
     for secret in (key, token, ADMIN_PASSWORD):
         assert secret not in dump
+
+
+def test_a_logout_on_one_replica_is_refused_by_the_other(
+    replicas: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    a, b = replicas
+    headers = a.admin_headers()
+
+    def on_b(token_headers: dict[str, str]) -> int:
+        return httpx.get(
+            f"{b.url}/api/authentication/verify", headers=token_headers, timeout=HTTP_TIMEOUT
+        ).status_code
+
+    renewed = httpx.post(f"{b.url}/api/authentication/renewToken", headers=headers, timeout=HTTP_TIMEOUT)
+    renewed_headers = {"Authorization": f"Bearer {renewed.json()['token']}"}
+    assert on_b(headers) == on_b(renewed_headers) == 200
+    ended = httpx.post(f"{a.url}/api/authentication/logout", headers=headers, timeout=HTTP_TIMEOUT)
+    assert ended.status_code == 204
+    # No window to wait for: B reads the session with a real-time GET on every request, so the first request
+    # after A's answer is already refused (GATEWAY_REVOCATION_WINDOW_SECONDS bounds API keys, not sessions).
+    assert on_b(headers) == 401
+    assert on_b(renewed_headers) == 401
+    assert (
+        httpx.post(
+            f"{b.url}/api/authentication/renewToken", headers=headers, timeout=HTTP_TIMEOUT
+        ).status_code
+        == 401
+    )

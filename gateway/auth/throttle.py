@@ -1,23 +1,52 @@
-"""Login throttling: count recent failures per account and per client address, before any hashing.
+"""Login throttling that slows guessing down without letting a stranger lock an administrator out.
 
-A blocked caller gets 429 with ``Retry-After``; the block lifts by itself once its oldest failure leaves
-the window. An attempt is counted as a failure when it starts (``reserve``), not when its password check
-ends: checking, awaiting the hash and recording afterwards let any number of concurrent guesses through
-the same check. A successful attempt gives its reservation back.
+After OWASP's authentication cheat sheet and NIST SP 800-63B §5.2.2, failures are counted three ways over
+a sliding window, and each count refuses (429 with ``Retry-After``) only what it is about:
 
-State is per replica and bounded in size, so a flood of made-up usernames cannot exhaust memory.
+- per (account, client) pair, a low limit: one client guessing one account is stopped quickly, and only
+  that client, for that account;
+- per client, across accounts: one client spraying passwords over many accounts;
+- per account, across clients, a much higher limit: a distributed attack on one account. It does not apply
+  to clients that have logged in to that account successfully before (NIST's allow-list of addresses a
+  subscriber authenticated from), so reaching it slows down strangers and new clients only, never the
+  administrator at a client they have used.
+
+No count can be raised by someone else's failures for the pair a legitimate client uses, so a right password
+from a client with no recent failures gets through while the account is attacked from elsewhere (unless the
+attack has reached the account-wide limit and that client has never logged in to the account).
+
+An attempt is counted as a failure when it starts (``reserve``), not when its password check ends: checking,
+awaiting the hash and recording afterwards let any number of concurrent guesses through the same check. A
+successful attempt gives its reservation back. State is per replica and bounded in size, so a flood of
+made-up usernames or addresses cannot exhaust memory; IPv6 clients are counted by /64, the block one host
+commonly holds, so rotating addresses within it gains nothing.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from gateway.clock import SYSTEM_CLOCK, Clock
 
 MAX_TRACKED = 100_000
+KNOWN_CLIENT_SECONDS = 30 * 24 * 3600.0  # how long a successful login vouches for its client
+
+
+def client_key(address: str) -> str:
+    """What a client is counted as: its IPv4 address, or the /64 of its IPv6 address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address (a test client, a Unix socket): counted as given
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class _FailureLog:
@@ -25,9 +54,9 @@ class _FailureLog:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._failures: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
-    def _recent(self, key: str) -> deque[float] | None:
+    def _recent(self, key: Hashable) -> deque[float] | None:
         failures = self._failures.get(key)
         if failures is None:
             return None
@@ -39,29 +68,45 @@ class _FailureLog:
             return None
         return failures
 
-    def retry_after(self, key: str) -> float | None:
+    def retry_after(self, key: Hashable) -> float | None:
         failures = self._recent(key)
         if failures is None or len(failures) < self.limit:
             return None
         return failures[-self.limit] + self.window - self.clock()
 
-    def record(self, key: str) -> float:
-        now = self.clock()
+    def record(self, key: Hashable, now: float) -> None:
         failures = self._recent(key) or deque(maxlen=self.limit)
         failures.append(now)
         self._failures[key] = failures
         self._failures.move_to_end(key)
         while len(self._failures) > MAX_TRACKED:
             self._failures.popitem(last=False)
-        return now
 
-    def forget(self, key: str, at: float) -> None:
+    def forget(self, key: Hashable, at: float) -> None:
         failures = self._failures.get(key)
         if failures is not None and at in failures:  # gone already if it left the window
             failures.remove(at)
 
-    def clear(self, key: str) -> None:
+    def clear(self, key: Hashable) -> None:
         self._failures.pop(key, None)
+
+
+class _KnownClients:
+    """(account, client) pairs with a successful login: only a right password puts a pair here."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._since: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def add(self, account: str, client: str) -> None:
+        self._since[(account, client)] = self.clock()
+        self._since.move_to_end((account, client))
+        while len(self._since) > MAX_TRACKED:
+            self._since.popitem(last=False)
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        since = self._since.get(pair)
+        return since is not None and self.clock() - since < KNOWN_CLIENT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -70,25 +115,31 @@ class Reservation:
 
     account: str
     client: str
-    account_at: float
-    client_at: float
+    at: float
 
 
 class LoginThrottle:
     def __init__(
         self,
-        max_per_account: int,
+        max_per_account_client: int,
         max_per_client: int,
+        max_per_account: int,
         window_seconds: float,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._accounts = _FailureLog(max_per_account, window_seconds, clock.monotonic)
+        self._pairs = _FailureLog(max_per_account_client, window_seconds, clock.monotonic)
         self._clients = _FailureLog(max_per_client, window_seconds, clock.monotonic)
+        self._accounts = _FailureLog(max_per_account, window_seconds, clock.monotonic)
+        self._known = _KnownClients(clock.monotonic)
 
     def retry_after(self, account: str, client: str) -> int | None:
         """Whole seconds to wait before trying again, or None when the attempt may proceed."""
-        waits = [w for w in (self._accounts.retry_after(account), self._clients.retry_after(client)) if w]
-        return max(1, math.ceil(max(waits))) if waits else None
+        client = client_key(client)
+        waits = [self._pairs.retry_after((account, client)), self._clients.retry_after(client)]
+        if (account, client) not in self._known:
+            waits.append(self._accounts.retry_after(account))
+        positive = [wait for wait in waits if wait]
+        return max(1, math.ceil(max(positive))) if positive else None
 
     def reserve(self, account: str, client: str) -> Reservation | None:
         """Count an attempt as a failure before it is checked, or None when it must wait (``retry_after``).
@@ -97,16 +148,29 @@ class LoginThrottle:
         """
         if self.retry_after(account, client) is not None:
             return None
-        return Reservation(account, client, self._accounts.record(account), self._clients.record(client))
+        reservation = Reservation(account, client_key(client), self._pairs.clock())
+        self._record(reservation)
+        return reservation
+
+    def _record(self, attempt: Reservation) -> None:
+        self._pairs.record((attempt.account, attempt.client), attempt.at)
+        self._clients.record(attempt.client, attempt.at)
+        self._accounts.record(attempt.account, attempt.at)
 
     def release(self, reservation: Reservation) -> None:
         """The attempt was not a failed guess after all (it succeeded, or the check itself failed)."""
-        self._accounts.forget(reservation.account, reservation.account_at)
-        self._clients.forget(reservation.client, reservation.client_at)
+        self._pairs.forget((reservation.account, reservation.client), reservation.at)
+        self._clients.forget(reservation.client, reservation.at)
+        self._accounts.forget(reservation.account, reservation.at)
 
     def record_failure(self, account: str, client: str) -> None:
-        self._accounts.record(account)
-        self._clients.record(client)
+        self._record(Reservation(account, client_key(client), self._pairs.clock()))
 
-    def record_success(self, account: str) -> None:
-        self._accounts.clear(account)
+    def record_success(self, account: str, client: str) -> None:
+        """A right password: the pair's failures are forgiven and its client is known to the account.
+
+        The account-wide count is left alone: logging in does not reset what others are trying.
+        """
+        client = client_key(client)
+        self._pairs.clear((account, client))
+        self._known.add(account, client)

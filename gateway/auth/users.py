@@ -9,6 +9,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from gateway.auth.passwords import PasswordHasher
+from gateway.auth.sessions import SessionStore
 
 USERS_INDEX = "gateway-users"
 DEFAULT_GROUPS = ("Zoran User",)
@@ -16,6 +17,13 @@ DEFAULT_GROUPS = ("Zoran User",)
 
 class UserExists(ValueError):
     """A user with that username already exists."""
+
+
+class UnknownUser(LookupError):
+    """No user has that username."""
+
+    def __str__(self) -> str:
+        return f"no user {self.args[0]!r}"
 
 
 @dataclass(frozen=True)
@@ -107,9 +115,26 @@ class UserStore:
             raise UserExists(f"user {user.username!r} already exists") from exc
 
     async def set_password_hash(self, username: str, password_hash: str) -> None:
-        await self._es.update(
-            index=USERS_INDEX, id=normalize_username(username), doc={"password_hash": password_hash}
-        )
+        await self.update(username, password_hash=password_hash)
+
+    async def update(self, username: str, **fields: Any) -> None:
+        """Change stored fields of an existing user; UnknownUser if there is none."""
+        account = normalize_username(username)
+        if account in ("", ".", ".."):
+            raise UnknownUser(username)
+        try:
+            await self._es.update(index=USERS_INDEX, id=account, doc=fields)
+        except NotFoundError as exc:
+            raise UnknownUser(username) from exc
+
+    async def delete(self, username: str) -> None:
+        account = normalize_username(username)
+        if account in ("", ".", ".."):
+            raise UnknownUser(username)
+        try:
+            await self._es.delete(index=USERS_INDEX, id=account)
+        except NotFoundError as exc:
+            raise UnknownUser(username) from exc
 
 
 async def create_user(
@@ -155,3 +180,34 @@ async def ensure_user(
     except UserExists:
         return False
     return True
+
+
+# --- changes that end a user's sessions -----------------------------------------------------------------
+
+
+async def change_password(
+    store: UserStore,
+    sessions: SessionStore,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    now: dt.datetime,
+) -> None:
+    """Store a new password hash, then end every session of the user (hash first: see ``Authenticator``)."""
+    await store.update(username, password_hash=await hasher.hash_async(password))
+    await sessions.revoke_all(normalize_username(username), now)
+
+
+async def set_disabled(
+    store: UserStore, sessions: SessionStore, username: str, disabled: bool, now: dt.datetime
+) -> None:
+    """Disable (sessions end, logins fail) or enable a user; enabling brings no old session back."""
+    await store.update(username, disabled=disabled)
+    if disabled:
+        await sessions.revoke_all(normalize_username(username), now)
+
+
+async def delete_user(store: UserStore, sessions: SessionStore, username: str, now: dt.datetime) -> None:
+    """Delete a user; their sessions stay ended even if the name is given to a new user later."""
+    await store.delete(username)
+    await sessions.revoke_all(normalize_username(username), now)

@@ -3,7 +3,8 @@
 Credentials come from the environment the fuzz test (or a developer, see docs/fuzzing.md) sets. Each
 operation cycles through the credential forms it declares, plus a non-admin token, a wrong tenant, no
 credentials at all and whatever the generator made up, so both the authenticated paths and the refusals
-get exercised.
+get exercised. The logout operation gets a session of its own (``FUZZ_LOGOUT_TOKEN``, optional): ending
+the admin's or the viewer's session would turn every later case of theirs into a 401.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import schemathesis
 
 AUTH_HEADERS = ("authorization", "x-api-key", "x-tenant-id")
+LOGOUT = "/api/authentication/logout"
 OTHER_TENANT = "11111111-2222-4333-8444-555555555555"
 
 Form = dict[str, str] | None  # None: keep the generated headers (often garbage)
@@ -28,6 +30,7 @@ class Credentials:
     viewer_token: str
     key: str
     tenant: str
+    logout_token: str | None = None
 
     @classmethod
     def from_env(cls) -> Credentials:
@@ -36,7 +39,13 @@ class Credentials:
             viewer_token=os.environ["FUZZ_VIEWER_TOKEN"],
             key=os.environ["FUZZ_API_KEY"],
             tenant=os.environ["FUZZ_TENANT_ID"],
+            logout_token=os.environ.get("FUZZ_LOGOUT_TOKEN"),
         )
+
+    def logout_forms(self) -> list[Form]:
+        """The first case ends the dedicated session (204); later ones find it ended (401)."""
+        own: list[Form] = [{"authorization": f"Bearer {self.logout_token}"}] if self.logout_token else []
+        return [*own, {}, None]
 
     def forms(self, api_key_operation: bool) -> list[Form]:
         tenant = {"x-tenant-id": self.tenant}
@@ -70,7 +79,8 @@ class GatewayCredentials:
         if not security:
             return
         # Only the API-key operations list more than the one admin bearer requirement.
-        cycle = _cycles.setdefault(case.operation.label, itertools.cycle(data.forms(len(security) > 1)))
+        forms = data.logout_forms() if case.operation.path == LOGOUT else data.forms(len(security) > 1)
+        cycle = _cycles.setdefault(case.operation.label, itertools.cycle(forms))
         form = next(cycle)
         if form is None:
             return

@@ -99,6 +99,7 @@ def _credentials_env(url: str) -> dict[str, str]:
         "FUZZ_VIEWER_TOKEN": _login(url, VIEWER, VIEWER_PASSWORD),
         "FUZZ_API_KEY": created.json()["token"],
         "FUZZ_TENANT_ID": TEST_TENANT_ID,
+        "FUZZ_LOGOUT_TOKEN": _login(url, ADMIN_USER, ADMIN_PASSWORD),  # a session for the logout cases
     }
 
 

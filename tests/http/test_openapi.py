@@ -43,6 +43,7 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("post", "/api/authentication/login", PUBLIC, {200, 400, 401, 413, 429, 503}),
     ("get", "/api/authentication/verify", SESSION, {200, 401, 503}),
     ("post", "/api/authentication/renewToken", SESSION, {200, 401, 503}),
+    ("post", "/api/authentication/logout", SESSION, {204, 401, 503}),
     ("post", "/api/admin/createApiToken", SESSION, ADMIN_STATUSES | {413}),
     ("post", "/api/admin/revokeApiToken", SESSION, ADMIN_STATUSES | {404, 413}),
     ("post", "/api/admin/deleteApiToken", SESSION, ADMIN_STATUSES | {404, 413}),

@@ -1,10 +1,10 @@
-"""``/api/authentication/*``: admin login, token verification and renewal (original response shapes)."""
+"""``/api/authentication/*``: admin login, token verification, renewal (original response shapes), logout."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
@@ -23,10 +23,10 @@ LOGIN_ERRORS = errors(
         400: "Malformed request body",
         401: "Unknown user or wrong password (one generic message)",
         413: too_large(SMALL_BODY_BYTES),
-        429: "Too many failed attempts for this account or client; see Retry-After",
+        429: "Too many failed attempts from this client, or for this account; see Retry-After",
     },
 )
-TOKEN_ERRORS = errors(401, 503, described={401: "Missing, invalid or expired token"})
+TOKEN_ERRORS = errors(401, 503, described={401: "Missing, invalid or expired token, or an ended session"})
 
 
 class LoginRequest(BaseModel):
@@ -64,4 +64,17 @@ async def verify(session: SessionDep) -> dict[str, Any]:
     openapi_extra=secured(SESSION_SECURITY),
 )
 async def renew_token(session: SessionDep, services: ServicesDep) -> dict[str, Any]:
-    return services.authenticator.renew(session.user).body()
+    return services.authenticator.renew(session.user, session.claims).body()
+
+
+@router.post(
+    "/logout",
+    summary="End the token's session: every token of it is refused from now on, by every replica",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "The session has ended"}, **TOKEN_ERRORS},
+    openapi_extra=secured(SESSION_SECURITY),
+)
+async def logout(session: SessionDep, services: ServicesDep) -> Response:
+    await services.authenticator.logout(session.claims)
+    return Response(status_code=204)

@@ -111,13 +111,24 @@ class CountingHasher:
         authenticator.hasher.verify_async = counting  # type: ignore[method-assign]
 
 
+def post_from(client: TestClient, address: str, path: str, body: dict[str, str]) -> httpx.Response:
+    """A request to the running app from another client address than the TestClient's own."""
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=client.app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            return await http.post(path, json=body)
+
+    return client.portal.call(post)  # type: ignore[union-attr]  # in the app's loop
+
+
 def test_failed_logins_are_throttled_then_released(
     es: Elasticsearch, es_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = make_settings(
         es_url=es_url,
         state_dir=tmp_path,
-        login_max_failures_per_account=3,
+        login_max_failures_per_account_client=3,
         login_failure_window_seconds=4,  # attempts count from their start: room for three slow hashes
         es_request_timeout=ES_TEST_TIMEOUT,
     )
@@ -135,6 +146,8 @@ def test_failed_logins_are_throttled_then_released(
         retry_after = int(blocked.headers["retry-after"])
         assert 1 <= retry_after <= 4
         assert hasher.calls == 3  # refused before any password hashing
+        right = {"username": ADMIN_USER, "password": ADMIN_PASSWORD}
+        assert post_from(client, "198.51.100.7", LOGIN, right).status_code == 200  # not locked for others
         clock.advance(retry_after + 0.1)
         assert (
             client.post(LOGIN, json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}).status_code == 200
@@ -147,7 +160,7 @@ def test_concurrent_wrong_guesses_cannot_exceed_the_limit(
     settings = make_settings(
         es_url=es_url,
         state_dir=tmp_path,
-        login_max_failures_per_account=3,
+        login_max_failures_per_account_client=3,
         es_request_timeout=ES_TEST_TIMEOUT,
     )
     with TestClient(create_app(settings)) as client:
@@ -165,8 +178,38 @@ def test_concurrent_wrong_guesses_cannot_exceed_the_limit(
         statuses = client.portal.call(guess_together)  # type: ignore[union-attr]  # in the app's loop
         assert sorted(statuses) == [401] * 3 + [429] * 9
         assert hasher.calls == 3  # only the allowed guesses were checked at all
-        right = client.post(LOGIN, json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
-        assert right.status_code == 429  # the account stays blocked for the window
+        right = {"username": ADMIN_USER, "password": ADMIN_PASSWORD}
+        assert post_from(client, "127.0.0.1", LOGIN, right).status_code == 429  # refused for the window
+        assert client.post(LOGIN, json=right).status_code == 200  # from another client: no lock
+
+
+def test_a_distributed_attack_cannot_lock_the_administrator_out(
+    es: Elasticsearch, es_url: str, tmp_path: Path
+) -> None:
+    """Issue #20's lockout: wrong passwords from anywhere used to lock the account for everyone."""
+    settings = make_settings(
+        es_url=es_url,
+        state_dir=tmp_path,
+        login_max_failures_per_account=4,  # the account-wide limit, reached by two attackers here
+        login_max_failures_per_account_client=2,
+        es_request_timeout=ES_TEST_TIMEOUT,
+    )
+    right = {"username": ADMIN_USER, "password": ADMIN_PASSWORD}
+    with TestClient(create_app(settings)) as client:
+        assert login(client)  # the administrator's usual client (the TestClient's address)
+        hasher = CountingHasher(client.app.state.services.authenticator)  # type: ignore[attr-defined]
+        statuses = [
+            post_from(
+                client, attacker, LOGIN, {"username": ADMIN_USER, "password": "wrong-wrong"}
+            ).status_code
+            for attacker in ("203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2")
+        ]
+        assert statuses == [401, 401, 429, 401, 401]  # two guesses per client, then its own 429
+        assert hasher.calls == 4
+        third = post_from(client, "203.0.113.3", LOGIN, {"username": ADMIN_USER, "password": "wrong-wrong"})
+        assert third.status_code == 429  # the account-wide limit: strangers wait for the window
+        assert hasher.calls == 4
+        assert client.post(LOGIN, json=right).status_code == 200  # the administrator is not locked out
 
 
 def test_a_successful_login_does_not_count_against_the_client(

@@ -3,9 +3,10 @@ and the Profile tab shows who is logged in and the tenant ID a key needs."""
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
-from tests.helpers import TEST_TENANT_ID
+from tests.helpers import HTTP_TIMEOUT, TEST_TENANT_ID, bearer
 from tests.http.ui.pages import DISPLAY_NAME, NON_ADMIN, NON_ADMIN_PASSWORD, log_in, open_self_service
 
 
@@ -33,17 +34,33 @@ def test_wrong_password_and_non_admins_are_told_why(page: Page, gateway: str) ->
     assert page.evaluate("sessionStorage.length") == 0
 
 
-def test_a_reload_keeps_the_session_and_log_out_forgets_it(page: Page, gateway: str) -> None:
+def test_a_reload_keeps_the_session_and_log_out_ends_it(page: Page, gateway: str) -> None:
     log_in(page, gateway)
     open_self_service(page)
     page.get_by_role("tab", name="API Keys").click()
     page.reload()
     expect(page.get_by_role("tab", name="API Keys")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_role("button", name="Generate API Key")).to_be_visible()
+    token = page.evaluate("JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)[0])).token")
+    assert (
+        httpx.get(
+            f"{gateway}/api/authentication/verify", headers=bearer(token), timeout=HTTP_TIMEOUT
+        ).status_code
+        == 200
+    )
     page.get_by_role("button", name=DISPLAY_NAME).click()
-    page.get_by_role("menuitem", name="Log out").click()
+    with page.expect_response("**/api/authentication/logout") as logout:
+        page.get_by_role("menuitem", name="Log out").click()
+    assert logout.value.status == 204
     expect(page.get_by_role("alert")).to_have_text("You have logged out.")
     assert page.evaluate("sessionStorage.length") == 0
+    # The session ended on the gateway, not only in this tab: the token, copied before, is refused.
+    assert (
+        httpx.get(
+            f"{gateway}/api/authentication/verify", headers=bearer(token), timeout=HTTP_TIMEOUT
+        ).status_code
+        == 401
+    )
     page.reload()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
@@ -77,3 +94,13 @@ def test_the_token_is_renewed_while_the_page_is_in_use(page: Page, gateway: str)
     )
     page.get_by_role("tab", name="API Keys").click()  # the renewed token is the one in use
     expect(page.get_by_role("button", name="Generate API Key")).to_be_visible()
+
+
+def test_log_out_says_so_when_the_gateway_could_not_end_the_session(page: Page, gateway: str) -> None:
+    log_in(page, gateway)
+    open_self_service(page)
+    page.route("**/api/authentication/logout", lambda route: route.abort())  # the network is gone
+    page.get_by_role("button", name=DISPLAY_NAME).click()
+    page.get_by_role("menuitem", name="Log out").click()
+    expect(page.get_by_role("alert")).to_contain_text("the gateway could not be reached")
+    assert page.evaluate("sessionStorage.length") == 0  # the tab forgets the session all the same

@@ -45,6 +45,26 @@ export function forget() {
   renewTimer = null;
 }
 
+// Log out: the gateway ends the session (every replica refuses its tokens from then on), then this tab
+// forgets it. False when the gateway could not be told; the tab forgets the session all the same.
+export async function logout() {
+  const token = session ? session.token : null;
+  let ended = false;
+  if (token) {
+    try {
+      const response = await fetch("/api/authentication/logout", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      ended = response.ok || response.status === 401; // 401: the session had ended already
+    } catch {
+      ended = false;
+    }
+  }
+  forget();
+  return ended;
+}
+
 export function whenExpired(handler) {
   onExpired = handler;
 }

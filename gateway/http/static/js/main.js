@@ -1,7 +1,7 @@
 // Start-up and navigation: the login page, or the signed-in shell with its user drop-down and the
 // Self Service page (#/self-service/profile, #/self-service/api-keys).
 
-import { api, current, forget, keepAlive, restore, whenExpired } from "./api.js";
+import { api, current, forget, keepAlive, logout, restore, whenExpired } from "./api.js";
 import { $ } from "./dom.js";
 import { openGenerate, wireGenerate } from "./generate.js";
 import { loadKeys, resetKeys, wireKeys } from "./keys.js";
@@ -48,11 +48,15 @@ function wireShell() {
     closeMenu(false);
     go("#/self-service/profile", { focus: true });
   });
-  $("menu-logout").addEventListener("click", () => {
+  $("menu-logout").addEventListener("click", async () => {
     closeMenu(false);
-    forget();
+    const ended = await logout();
     history.replaceState(null, "", location.pathname);
-    showLogin("You have logged out.");
+    showLogin(
+      ended
+        ? "You have logged out."
+        : "You have logged out of this page, but the gateway could not be reached: the session ends when its token expires.",
+    );
   });
   wireTabs((name, options) => go(`#/self-service/${name}`, options));
   window.addEventListener("hashchange", () => route());
