@@ -223,13 +223,13 @@ def test_reserved_fields_cannot_be_set_through_dotted_names(
 def test_items_elasticsearch_refuses_are_reported_with_its_reason(
     client: TestClient, key: str, es: Elasticsearch
 ) -> None:
-    ingest(client, key, "identities", "create", [{"usr_id": "u1", "profile": "text"}])
+    # usr_name is a declared text field: an object cannot be indexed there
     response = ingest(
-        client, key, "identities", "create", [{"usr_id": "u2", "profile": {"nested": "object"}}]
+        client, key, "identities", "create", [{"usr_id": "u2", "usr_name": {"nested": "object"}}]
     )
     assert response.status_code == 207
     (error,) = response.json()["errors"]
-    assert error["status"] == 400 and error["code"] == "rejected" and "profile" in error["reason"]
+    assert error["status"] == 400 and error["code"] == "rejected" and "usr_name" in error["reason"]
 
 
 @pytest.mark.parametrize(
