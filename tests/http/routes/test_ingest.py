@@ -287,6 +287,25 @@ def test_batch_limits_are_413(settings: Settings, es: Elasticsearch) -> None:
     assert es.count(index=IDENTITIES)["count"] == 3
 
 
+def test_a_body_of_tiny_values_is_refused_before_it_is_decoded(settings: Settings, es: Elasticsearch) -> None:
+    """[{},{},...] costs ~35 times its size once decoded: more values than 100 per allowed item is a 413."""
+    limited = settings.model_copy(update={"ingest_max_items": 3})
+    with TestClient(create_app(limited)) as client:
+        key = create_key(client, login(client))
+        tiny = b'{"action": "create", "identities": [' + b"{}," * 200 + b'{"usr_id": "u1"}]}'
+        response = client.post("/api/ingest/identities", content=tiny, headers={"X-API-KEY": key})
+        assert response.status_code == 413
+        assert response.json()["error"] == {
+            "code": "payload_too_large",
+            "message": "the request body holds too many JSON values (more than 300 commas, colons and "
+            "opening brackets); split it",
+        }
+        rich = [{"usr_id": f"u{n}", **{f"attr_{a}": "x, y" for a in range(20)}} for n in range(3)]
+        assert ingest(client, key, "identities", "create", rich).status_code == 200
+    es.indices.refresh(index=IDENTITIES)
+    assert es.count(index=IDENTITIES)["count"] == 3
+
+
 def test_keys_and_tenants_are_checked(client: TestClient, key: str, es: Elasticsearch) -> None:
     body = {"action": "create", "identities": [SAMPLES["identities"]]}
     assert client.post("/api/ingest/identities", json=body).status_code == 401
