@@ -24,6 +24,7 @@ from gateway.embedded import node as embedded
 from gateway.embedded.postgres import PostgresServer, pg_bin, postgres_server
 from gateway.settings import Settings
 from tests.cluster_guard import wipe_refusal
+from tests.es.mapping_scan import fail_on_undeclared_fields
 from tests.helpers import TEST_TENANT_ID, ManualClock, free_port, make_settings
 
 ES_TEST_TIMEOUT = 30.0
@@ -93,7 +94,10 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def es_session(es_url: str) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_url, request_timeout=30)
     yield client
-    client.close()
+    try:
+        fail_on_undeclared_fields(client)  # what is left at the end of the session, whoever wrote it
+    finally:
+        client.close()
 
 
 def _delete_test_indices(es: Elasticsearch) -> None:
@@ -105,9 +109,11 @@ def _delete_test_indices(es: Elasticsearch) -> None:
 
 @pytest.fixture
 def es(es_session: Elasticsearch) -> Iterator[Elasticsearch]:
-    """The session's cluster, with every index the gateway owns removed before the test."""
+    """The session's cluster, with every index the gateway owns removed before the test; after it, the
+    entity indices must map only the fields the templates declare (nothing a caller sent grew them)."""
     _delete_test_indices(es_session)
     yield es_session
+    fail_on_undeclared_fields(es_session)
 
 
 @pytest.fixture

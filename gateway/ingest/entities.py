@@ -3,11 +3,19 @@
 Pure functions only; ``gateway.ingest.writer`` turns validated items into Elasticsearch bulk operations. Every
 entity document keeps the caller's fields as given and adds a ``metadata`` block like the data-source
 documents', so ``_id = sha512("actual_<primaryKey>")`` holds for every entity, as in the original.
+
+The ``metadata`` block is the gateway's alone, and so is every Elasticsearch metadata field (``_id``,
+``_source``, ...). Elasticsearch reads a dot in a field name as a path (``{"metadata.tenantId": x}`` is
+``{"metadata": {"tenantId": x}}``), so field names are allow-listed rather than reserved ones deny-listed:
+at every depth a name is ``FIELD_NAME`` (letters, digits, ``_`` and ``-``, starting with a letter or a digit;
+no dot, no leading underscore), items nest at most ``MAX_DEPTH`` levels and hold at most ``MAX_FIELDS``
+names. An item's paths are then exactly its names joined by dots, and none of them reaches the gateway's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +25,10 @@ NAMESPACE = "/autoid/base"
 BRANCH = "actual"
 MAX_ID_LENGTH = 1024
 RESERVED_FIELDS = frozenset({"metadata"})
+FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+FIELD_NAME_RULE = "field names are 1 to 128 letters, digits, '_' or '-', starting with a letter or digit"
+MAX_DEPTH = 8  # objects and arrays within the item, the item itself included
+MAX_FIELDS = 1000  # field names in one item, at every depth
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,33 @@ def item_ids(kind: EntityKind, item: Any) -> dict[str, str]:
     reserved = RESERVED_FIELDS.intersection(item)
     if reserved:
         raise InvalidItem(f"{', '.join(sorted(reserved))} is reserved for the gateway")
+    check_fields(item)
     return ids
+
+
+def check_fields(item: Mapping[str, Any]) -> None:
+    """Every field name in ``item``, at every depth, is a ``FIELD_NAME``; depth and size are bounded.
+
+    The message names where a bad name is (by the path of valid names above it), never the name itself."""
+    fields = 0
+    # (value, path of the object it is in or under, depth of its container)
+    pending: list[tuple[Any, str, int]] = [(item, "", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidItem(f"items nest at most {MAX_DEPTH} levels of objects and arrays")
+        if isinstance(value, Mapping):
+            fields += len(value)
+            if fields > MAX_FIELDS:
+                raise InvalidItem(f"an item has at most {MAX_FIELDS} field names")
+            for name, inner in value.items():
+                if not (isinstance(name, str) and FIELD_NAME.fullmatch(name)):
+                    where = f"under {path}" if path else "at the top level"
+                    raise InvalidItem(f"a field name {where} is refused: {FIELD_NAME_RULE}")
+                if isinstance(inner, Mapping | list):
+                    pending.append((inner, f"{path}.{name}" if path else name, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((inner, path, depth + 1) for inner in value if isinstance(inner, Mapping | list))
 
 
 def primary_key(kind: EntityKind, ids: Mapping[str, str]) -> str:

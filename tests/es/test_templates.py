@@ -10,8 +10,17 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.es.templates import TemplateFileError, apply_templates, load_templates
+from gateway.es.templates import (
+    TemplateFileError,
+    apply_templates,
+    composed_mapping,
+    load_templates,
+    template_for,
+    undeclared_fields,
+)
+from gateway.ingest.entities import ENTITY_KINDS
 from gateway.settings import Settings
+from tests.es.mapping_scan import fail_on_undeclared_fields, shipped_templates, undeclared_entity_fields
 from tests.helpers import with_es
 
 DATASOURCES = "autonomous-iam_common_datasources_latest"
@@ -92,3 +101,94 @@ def test_broken_template_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "component" / "broken.json").write_text("{not json")
     with pytest.raises(TemplateFileError, match=r"broken\.json"):
         load_templates(tmp_path)
+
+
+# --- entity mappings: declared fields only (issue 20) ----------------------------------------------------
+
+IDENTITIES = "autonomous-iam_autoid_base_identities_latest"
+OLD_IDENTITIES_TEMPLATE = {  # as shipped before: every new field mapped dynamically
+    "version": 1,
+    "index_patterns": [IDENTITIES],
+    "composed_of": ["autonomous-iam_strings", "autonomous-iam_entity-settings"],
+    "priority": 100,
+}
+
+
+def test_entity_templates_declare_the_columns_and_the_metadata_and_nothing_else() -> None:
+    templates = shipped_templates()
+    for kind in ENTITY_KINDS.values():
+        template = template_for(templates, kind.index("autonomous-iam"))
+        assert template is not None
+        mapping = composed_mapping(templates, template)
+        assert mapping["dynamic"] is False
+        assert set(mapping["properties"]) == {*kind.columns, "metadata"}
+        metadata = set(mapping["properties"]["metadata"]["properties"])
+        assert {"datasourceId", "syncRun", "createdInRun", "primaryKey", "tenantId", "created"} <= metadata
+
+
+def test_undeclared_fields_are_what_the_templates_do_not_map() -> None:
+    templates = shipped_templates()
+    template = template_for(templates, IDENTITIES)
+    assert template is not None
+    declared = composed_mapping(templates, template)
+    assert undeclared_fields(templates, IDENTITIES, declared) == []
+    grown = {"properties": {**declared["properties"], "junk": {"type": "long"}}}
+    assert undeclared_fields(templates, IDENTITIES, grown) == ["junk"]
+    assert undeclared_fields(templates, "x_autoid_base_other", {"properties": {"a": {"type": "long"}}}) == [
+        "a"
+    ]
+
+
+def test_the_session_check_fails_on_an_index_a_caller_grew(es: Elasticsearch) -> None:
+    """The check the suite runs after every test (tests/conftest.py), on a real index without a template."""
+    polluted = "autonomous-iam_autoid_base_probe_latest"
+    es.index(index=polluted, document={"pt_sec_probe_num": 1, "a": {"b": "c"}}, refresh=True)
+    try:
+        assert undeclared_entity_fields(es) == {polluted: ["a", "a.b", "a.b.keyword", "pt_sec_probe_num"]}
+        with pytest.raises(pytest.fail.Exception, match="pt_sec_probe_num"):
+            fail_on_undeclared_fields(es)
+    finally:
+        es.indices.delete(index=polluted)
+    fail_on_undeclared_fields(es)
+
+
+def _install_old_identities_template(settings: Settings, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(settings.templates_dir, old)
+    (old / "index" / "autonomous-iam_autoid_base_identities.json").write_text(
+        json.dumps(OLD_IDENTITIES_TEMPLATE)
+    )
+    _apply(settings, old)
+
+
+def test_an_index_created_under_the_old_template_stops_growing(
+    settings: Settings, es: Elasticsearch, tmp_path: Path
+) -> None:
+    _install_old_identities_template(settings, tmp_path)
+    es.index(index=IDENTITIES, id="u1", document={"usr_id": "u1", "junk_1": 5}, refresh=True)
+    try:
+        report = _apply(settings, settings.templates_dir)
+        assert report[IDENTITIES] == "mapping updated"
+        es.index(index=IDENTITIES, id="u2", document={"usr_id": "u2", "junk_2": {"any": "x"}})
+        mapping = es.indices.get_mapping(index=IDENTITIES)[IDENTITIES]["mappings"]
+        assert mapping["dynamic"] == "false"
+        assert "junk_2" not in mapping["properties"]  # what came before stays (a reindex removes it)
+        assert mapping["properties"]["usr_name"]["fields"]["keyword"]["type"] == "keyword"
+        assert IDENTITIES not in _apply(settings, settings.templates_dir)  # in line now: left alone
+    finally:
+        es.indices.delete(index=IDENTITIES)
+
+
+def test_a_field_typed_otherwise_before_is_reported_and_the_index_still_stops_growing(
+    settings: Settings, es: Elasticsearch, tmp_path: Path
+) -> None:
+    _install_old_identities_template(settings, tmp_path)
+    es.index(index=IDENTITIES, id="u1", document={"usr_id": "u1", "usr_name": 42}, refresh=True)
+    try:
+        report = _apply(settings, settings.templates_dir)
+        assert report[IDENTITIES].startswith("mapping updated (dynamic False only; reindex to fix:")
+        assert "usr_name" in report[IDENTITIES]
+        mapping = es.indices.get_mapping(index=IDENTITIES)[IDENTITIES]["mappings"]
+        assert mapping["dynamic"] == "false" and mapping["properties"]["usr_name"]["type"] == "long"
+    finally:
+        es.indices.delete(index=IDENTITIES)

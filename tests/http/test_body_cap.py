@@ -21,7 +21,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from gateway.errors import TooLarge
-from gateway.http.bodies import read_body
+from gateway.http.bodies import read_body, structure_count
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, TEST_TENANT_ID, GatewayProcess
 
 BODY_BYTES = 64 * 1024 * 1024
@@ -107,3 +107,10 @@ def test_a_content_length_is_read_as_ascii_digits_of_any_length(declared: str, r
             asyncio.run(read())
     else:
         assert asyncio.run(read()) == body
+
+
+def test_structure_count_bounds_the_values_a_body_decodes_to() -> None:
+    body = b'{"a": [1, 2, {"b": null}], "c": "d"}'
+    assert structure_count(body) == 9  # so at most 10 values: there are 7 (and 3 keys)
+    assert structure_count(b'"x,y:[{"') == 4  # inside strings too: it may only overstate
+    assert structure_count(b"") == 0

@@ -214,7 +214,8 @@ def test_conflicts_and_refused_items_are_not_sent_again(
     strict_gateway: GatewayProcess, es: Elasticsearch
 ) -> None:
     es.indices.put_settings(index=IDENTITIES_INDEX, settings={"number_of_replicas": 0})
-    items = [{"usr_id": "u1"}, {"usr_id": ""}, {"usr_id": "u2"}, {"usr_id": "u3", "": "no field name"}]
+    not_text: Any = {"not": "text"}  # a value Elasticsearch refuses in the declared text field usr_name
+    items = [{"usr_id": "u1"}, {"usr_id": ""}, {"usr_id": "u2"}, {"usr_id": "u3", "usr_name": not_text}]
 
     async def twice(sink: HttpSink) -> list[ItemFailure]:
         await sink.write(IDENTITIES, Action.CREATE, items[:1])

@@ -27,6 +27,9 @@ from gateway.ingest.writer import MAX_RUN_FIELD_LENGTH, RUN_FIELDS, Action, pars
 from gateway.services import Services
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
+# JSON values a write may decode to, per item it may carry: a body of tiny values ([{},{},...]) costs ~30
+# times its size once decoded, so it is refused (413) before, and the memory a body costs stays near its size.
+JSON_VALUES_PER_ITEM = 100
 
 
 # --- entity writes --------------------------------------------------------------------------------------
@@ -154,7 +157,7 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
                     **CALLER_ERRORS,
                     400: "Malformed body, unknown fields or action, empty batch",
                     409: "`syncRun` does not hold the data source's lease (ended, expired or taken over)",
-                    413: "Too many items or too large a body",
+                    413: "Too many items, too large a body, or too many JSON values in it",
                     503: "Elasticsearch unreachable or timed out: no item acknowledged; repeat the whole "
                     "batch after Retry-After",
                 },
@@ -166,8 +169,9 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
 async def _ingest(
     kind: EntityKind, request: Request, services: Services, recorder: RequestRecorder
 ) -> Response:
-    payload = await read_json(request, services.settings.ingest_max_body_bytes)
-    action, items = parse_batch(kind, payload, services.settings.ingest_max_items)
+    limit, max_items = services.settings.ingest_max_body_bytes, services.settings.ingest_max_items
+    payload = await read_json(request, limit, max_values=max_items * JSON_VALUES_PER_ITEM)
+    action, items = parse_batch(kind, payload, max_items)
     run = parse_run(payload)
     if run is not None:
         await services.sync.check_write(run)

@@ -50,6 +50,9 @@ class AbortBody(RunBody):
     reason: str = Field(max_length=2000, description="Why the run stops; logged.")
 
 
+MAX_CHECK_KEYS = 10_000
+
+
 class CheckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity: EntityName
@@ -58,7 +61,7 @@ class CheckBody(BaseModel):
     )
     through: Id | None = Field(None, description="Inclusive upper bound of the key range (none: to the end).")
     keys: list[Annotated[str, Field(max_length=1024)]] = Field(
-        max_length=10_000, description="The primary keys the source holds in that range."
+        max_length=MAX_CHECK_KEYS, description="The primary keys the source holds in that range."
     )
 
 
@@ -213,13 +216,14 @@ async def abort(
         "by range, so the ranges cover every key; nothing is written. Keys longer than 256 characters "
         "are not compared.",
         CheckBody,
-        body_limit="Body larger than GATEWAY_INGEST_MAX_BODY_BYTES",
+        body_limit="Body larger than GATEWAY_INGEST_MAX_BODY_BYTES, or of more JSON values than its keys",
     ),
 )
 async def check(
     datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
 ) -> CheckOut:
-    body = await read_model(request, CheckBody, services.settings.ingest_max_body_bytes)
+    limit = services.settings.ingest_max_body_bytes
+    body = await read_model(request, CheckBody, limit, max_values=MAX_CHECK_KEYS * 8)  # commas in keys too
     kind = ENTITY_KINDS[body.entity]
     count, keys = await services.sync.unmatched(datasource_id, kind, body.after, body.through, body.keys)
     return CheckOut(count=count, keys=keys)

@@ -10,11 +10,12 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.ingest.entities import ENTITY_KINDS, document_id
+from gateway.ingest.entities import ENTITY_KINDS, FIELD_NAME_RULE, document_id
 from gateway.settings import Settings
 from tests.helpers import OTHER_TENANT_ID, TEST_TENANT_ID, create_key, login
 
 IDENTITIES = "autonomous-iam_autoid_base_identities_latest"
+REFUSED_NAME = f"is refused: {FIELD_NAME_RULE}"
 ASSIGNMENTS = "autonomous-iam_autoid_base_assignments_latest"
 
 SAMPLES: dict[str, dict[str, str]] = {
@@ -172,6 +173,9 @@ def test_an_upsert_that_changes_nothing_is_ok(client: TestClient, key: str, es: 
         ({"usr_id": "x" * 1025}, "usr_id is longer than 1024 characters"),
         ("u1", "each identities item must be a JSON object"),
         ({"usr_id": "u1", "metadata": {"created": "forged"}}, "metadata is reserved for the gateway"),
+        ({"usr_id": "u1", "metadata.tenantId": "other"}, f"a field name at the top level {REFUSED_NAME}"),
+        ({"usr_id": "u1", "_routing": "x"}, f"a field name at the top level {REFUSED_NAME}"),
+        ({"usr_id": "u1", "hr": {"org": {"cost.center": "x"}}}, f"a field name under hr.org {REFUSED_NAME}"),
     ],
 )
 def test_invalid_items_are_reported_and_valid_ones_still_written(
@@ -186,16 +190,46 @@ def test_invalid_items_are_reported_and_valid_ones_still_written(
     assert stored(es, IDENTITIES, "good") is not None
 
 
+# Issue 20's report: dotted names reach the gateway's metadata block (Elasticsearch reads dots as paths).
+FORGED = {
+    "metadata.datasourceId": "another-data-source",
+    "metadata.syncRun": "forged",
+    "metadata.primaryKey": "AAA-forged",
+    "metadata.tenantId": "other-tenant",
+}
+
+
+@pytest.mark.parametrize("action", ["create", "upsert", "update"])
+def test_reserved_fields_cannot_be_set_through_dotted_names(
+    client: TestClient, key: str, es: Elasticsearch, action: str
+) -> None:
+    assert (
+        ingest(client, key, "identities", "create", [{"usr_id": "u1", "usr_name": "Ada"}]).status_code == 200
+    )
+    before = stored(es, IDENTITIES, "u1")
+    attack = [{"usr_id": "x", **FORGED}, {"usr_id": "u1", "usr_name": "Eve", **FORGED}]
+    response = ingest(client, key, "identities", action, attack)
+    assert response.status_code == 207
+    assert [(e["item"], e["code"]) for e in response.json()["errors"]] == [
+        (0, "invalid_item"),
+        (1, "invalid_item"),
+    ]
+    assert stored(es, IDENTITIES, "u1") == before  # neither the attributes nor the metadata changed
+    assert stored(es, IDENTITIES, "x") is None
+    forged = es.count(index=IDENTITIES, query={"term": {"metadata.tenantId.keyword": "other-tenant"}})
+    assert forged["count"] == 0
+
+
 def test_items_elasticsearch_refuses_are_reported_with_its_reason(
     client: TestClient, key: str, es: Elasticsearch
 ) -> None:
-    ingest(client, key, "identities", "create", [{"usr_id": "u1", "profile": "text"}])
+    # usr_name is a declared text field: an object cannot be indexed there
     response = ingest(
-        client, key, "identities", "create", [{"usr_id": "u2", "profile": {"nested": "object"}}]
+        client, key, "identities", "create", [{"usr_id": "u2", "usr_name": {"nested": "object"}}]
     )
     assert response.status_code == 207
     (error,) = response.json()["errors"]
-    assert error["status"] == 400 and error["code"] == "rejected" and "profile" in error["reason"]
+    assert error["status"] == 400 and error["code"] == "rejected" and "usr_name" in error["reason"]
 
 
 @pytest.mark.parametrize(
@@ -249,6 +283,25 @@ def test_batch_limits_are_413(settings: Settings, es: Elasticsearch) -> None:
             ingest(client, key, "identities", "create", [{"usr_id": f"u{i}"} for i in range(3)]).status_code
             == 200
         )
+    es.indices.refresh(index=IDENTITIES)
+    assert es.count(index=IDENTITIES)["count"] == 3
+
+
+def test_a_body_of_tiny_values_is_refused_before_it_is_decoded(settings: Settings, es: Elasticsearch) -> None:
+    """[{},{},...] costs ~35 times its size once decoded: more values than 100 per allowed item is a 413."""
+    limited = settings.model_copy(update={"ingest_max_items": 3})
+    with TestClient(create_app(limited)) as client:
+        key = create_key(client, login(client))
+        tiny = b'{"action": "create", "identities": [' + b"{}," * 200 + b'{"usr_id": "u1"}]}'
+        response = client.post("/api/ingest/identities", content=tiny, headers={"X-API-KEY": key})
+        assert response.status_code == 413
+        assert response.json()["error"] == {
+            "code": "payload_too_large",
+            "message": "the request body holds too many JSON values (more than 300 commas, colons and "
+            "opening brackets); split it",
+        }
+        rich = [{"usr_id": f"u{n}", **{f"attr_{a}": "x, y" for a in range(20)}} for n in range(3)]
+        assert ingest(client, key, "identities", "create", rich).status_code == 200
     es.indices.refresh(index=IDENTITIES)
     assert es.count(index=IDENTITIES)["count"] == 3
 
