@@ -9,6 +9,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from gateway.auth.passwords import PasswordHasher
+from gateway.ids import USERNAME
 
 USERS_INDEX = "gateway-users"
 DEFAULT_GROUPS = ("Zoran User",)
@@ -87,7 +88,7 @@ class UserStore:
 
     async def get(self, username: str) -> User | None:
         account = normalize_username(username)
-        if account in ("", ".", ".."):  # no such user: ids that are no document id (or would change the URL)
+        if not USERNAME.valid(account):  # no such user: the name could not be a document id in a URL
             return None
         try:
             found = await self._es.get(index=USERS_INDEX, id=account)
@@ -99,7 +100,7 @@ class UserStore:
         try:
             await self._es.create(
                 index=USERS_INDEX,
-                id=normalize_username(user.username),
+                id=USERNAME.check(normalize_username(user.username)),
                 document=user.to_doc(),
                 refresh=True,
             )

@@ -11,6 +11,7 @@ from elasticsearch import AsyncElasticsearch
 from gateway.auth.passwords import PasswordHasher, WeakPassword
 from gateway.auth.users import DEFAULT_GROUPS, User, UserExists, UserStore, admin_groups, create_user
 from gateway.cli.common import fail, load_settings, with_es
+from gateway.ids import InvalidId
 
 
 @click.group("users")
@@ -44,6 +45,6 @@ def users_create(
 
     try:
         user = with_es(settings, create)
-    except (UserExists, WeakPassword) as exc:
+    except (UserExists, WeakPassword, InvalidId) as exc:
         fail(str(exc))
     click.echo(f"created {user.username} (groups: {', '.join(user.groups)})")
