@@ -40,7 +40,15 @@ def create_app(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
             app.state.services = services
             yield
 
-    app = GatewayApp(title="ingest-gateway", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = GatewayApp(
+        title="ingest-gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # A path with a stray slash is a 404: Starlette's redirect would build its Location from the
+        # request's Host header, which any client (or a poisoned cache in front) chooses.
+        redirect_slashes=False,
+    )
     app.state.recorder = recorder
     install_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)
