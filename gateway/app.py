@@ -40,7 +40,19 @@ def create_app(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
             app.state.services = services
             yield
 
-    app = GatewayApp(title="ingest-gateway", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = GatewayApp(
+        title="ingest-gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # A path with a stray slash is a 404: Starlette's redirect would build its Location from the
+        # request's Host header, which any client (or a poisoned cache in front) chooses.
+        redirect_slashes=False,
+        # FastAPI's /docs and /redoc load Swagger UI and ReDoc from a CDN, unpinned and without integrity
+        # checks, onto the origin whose page holds the admin's token: not served. /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.recorder = recorder
     install_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)

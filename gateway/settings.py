@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.bundled import REPO_ROOT as REPO_ROOT  # re-exported: the benchmarks import it from here
 from gateway.bundled import bundled_dir
+from gateway.ids import USERNAME
 
 # The original documentation's tenant: the demo's (make run), the tests' and the benchmarks'.
 DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
@@ -231,6 +232,13 @@ class Settings(BaseSettings):
     @classmethod
     def _es_urls_are_plain_node_urls(cls, value: str) -> str:
         node_urls(value)
+        return value
+
+    @field_validator("admin_username")
+    @classmethod
+    def _admin_username_is_a_username(cls, value: str | None) -> str | None:
+        if value is not None and not USERNAME.valid(value.strip().lower()):
+            raise ValueError(f"GATEWAY_ADMIN_USERNAME: {USERNAME.rule}")
         return value
 
     @field_validator("admin_password")

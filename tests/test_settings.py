@@ -37,6 +37,12 @@ def test_es_credentials_are_checked_for_consistency() -> None:
         make_settings(es_username="elastic", es_password="x", es_api_key="k")
 
 
+@pytest.mark.parametrize("username", ["..", ".", "a/b", "admin@exa\nmple.com", "x\u202ey"])
+def test_a_first_admin_username_outside_the_grammar_is_refused_up_front(username: str) -> None:
+    with pytest.raises(ValidationError, match="GATEWAY_ADMIN_USERNAME: a username is"):
+        make_settings(admin_username=username)
+
+
 def test_datasource_index_uses_the_tenant_name() -> None:
     assert make_settings().datasource_index == "autonomous-iam_common_datasources_latest"
 

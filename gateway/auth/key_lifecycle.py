@@ -8,6 +8,7 @@ revocation window, see ``verifier``).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from typing import Any
 
@@ -27,6 +28,21 @@ from gateway.errors import InvalidInput, NotFound
 
 MAX_WINDOW = 10_000  # Elasticsearch's default max_result_window
 NO_SUCH_KEY = "No such API key."
+# Controls (NUL, CR, LF...), format characters (the bidi overrides U+202A-202E and isolates U+2066-2069,
+# zero-width ones), line and paragraph separators, surrogates, private-use and unassigned code points: a
+# key's name reaches log lines and the page's list, where these would forge or hide text.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def check_text(field: str, value: str) -> str:
+    """``value`` when every character is printable (spaces included); 400 naming the first other one."""
+    for char in value:
+        if unicodedata.category(char) in REFUSED_CATEGORIES:
+            raise InvalidInput(
+                f"{field} may hold printable characters only, not U+{ord(char):04X} "
+                "(control, format, bidi or line-separator characters are refused)"
+            )
+    return value
 
 
 class ApiKeys:
@@ -41,6 +57,8 @@ class ApiKeys:
 
     async def create(self, *, name: str, description: str, expiration: str, creator: str) -> str:
         """Store a new key's record and return the key itself: the only time it is ever seen."""
+        check_text("name", name)
+        check_text("description", description)
         now = self._clock.now()
         try:
             expires = parse_expiration(expiration, now)

@@ -40,23 +40,38 @@ def key_digest(secret: bytes, key: str) -> str:
     return hmac.digest(secret, key.strip().encode(), "sha256").hex()
 
 
+# The furthest a key's expiration may lie ahead: longer than any real use, and far inside what dates hold.
+MAX_EXPIRATION_YEARS = 100
+MAX_EXPIRATION = dt.timedelta(days=36_525)
+
+
 def parse_expiration(value: str, now: dt.datetime) -> dt.datetime:
-    """When a key stops working (exclusive). A date is valid through the end of that day, UTC."""
+    """When a key stops working (exclusive). A date, in either ISO-8601 form (``2027-01-02``, ``20270102``),
+    is valid through the end of that day, UTC; a date-time until that instant (UTC unless it has an offset).
+    """
     text = value.strip()
     try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        else:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            expires = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        expires = _end_of(text)
     except ValueError as exc:
         raise InvalidExpiration(
             f"expiration {value!r} is not a date (YYYY-MM-DD) or an ISO-8601 date-time"
         ) from exc
+    except OverflowError:  # the day after 9999-12-31, or an offset past it
+        expires = dt.datetime.max.replace(tzinfo=dt.UTC)
     if expires <= now:
         raise InvalidExpiration(f"expiration {value!r} is in the past")
-    return expires.astimezone(dt.UTC)
+    if expires - now > MAX_EXPIRATION:
+        raise InvalidExpiration(f"expiration {value!r} is more than {MAX_EXPIRATION_YEARS} years ahead")
+    return expires
+
+
+def _end_of(text: str) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        parsed = dt.datetime.fromisoformat(text)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

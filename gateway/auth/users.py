@@ -10,6 +10,7 @@ from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.sessions import SessionStore
+from gateway.ids import USERNAME
 
 USERS_INDEX = "gateway-users"
 DEFAULT_GROUPS = ("Zoran User",)
@@ -95,7 +96,7 @@ class UserStore:
 
     async def get(self, username: str) -> User | None:
         account = normalize_username(username)
-        if account in ("", ".", ".."):  # no such user: ids that are no document id (or would change the URL)
+        if not USERNAME.valid(account):  # no such user: the name could not be a document id in a URL
             return None
         try:
             found = await self._es.get(index=USERS_INDEX, id=account)
@@ -107,7 +108,7 @@ class UserStore:
         try:
             await self._es.create(
                 index=USERS_INDEX,
-                id=normalize_username(user.username),
+                id=USERNAME.check(normalize_username(user.username)),
                 document=user.to_doc(),
                 refresh=True,
             )
@@ -120,7 +121,7 @@ class UserStore:
     async def update(self, username: str, **fields: Any) -> None:
         """Change stored fields of an existing user; UnknownUser if there is none."""
         account = normalize_username(username)
-        if account in ("", ".", ".."):
+        if not USERNAME.valid(account):  # no such user, as in ``get``
             raise UnknownUser(username)
         try:
             await self._es.update(index=USERS_INDEX, id=account, doc=fields)
@@ -129,7 +130,7 @@ class UserStore:
 
     async def delete(self, username: str) -> None:
         account = normalize_username(username)
-        if account in ("", ".", ".."):
+        if not USERNAME.valid(account):  # no such user, as in ``get``
             raise UnknownUser(username)
         try:
             await self._es.delete(index=USERS_INDEX, id=account)

@@ -25,6 +25,7 @@ from gateway.auth.users import (
     set_disabled,
 )
 from gateway.cli.common import fail, load_settings, with_es
+from gateway.ids import InvalidId
 
 
 @click.group("users")
@@ -73,7 +74,7 @@ def users_create(
 
     try:
         user = with_es(settings, create)
-    except (UserExists, WeakPassword) as exc:
+    except (UserExists, WeakPassword, InvalidId) as exc:
         fail(str(exc))
     click.echo(f"created {user.username} (groups: {', '.join(user.groups)})")
 

@@ -8,9 +8,15 @@ from typing import Any
 
 from elasticsearch import ApiError
 
-from gateway.errors import ElasticsearchRejected, ElasticsearchUnavailable, GatewayError
+from gateway.errors import Conflict, ElasticsearchRejected, ElasticsearchUnavailable, GatewayError
 
 log = logging.getLogger(__name__)
+
+# Elasticsearch's reason names the document id (for a key record, the key's digest): not repeated.
+CONCURRENT_CHANGE = (
+    "The record changed while this request was writing it (another request changed it at the same "
+    "time); read it again and retry."
+)
 
 
 def es_reason(exc: ApiError) -> str:
@@ -45,7 +51,13 @@ def reason_from_body(info: Any) -> str | None:
 
 
 def failure_for_status(status: int, reason: str) -> GatewayError:
-    """Elasticsearch's own rejections of a request (4xx) are the caller's; anything else is an outage."""
+    """Elasticsearch's own rejections of a request (4xx) are the caller's; anything else is an outage.
+
+    A version conflict (409) is a concurrent change, not a malformed request: 409 ``conflict``.
+    """
+    if status == 409:
+        log.info("elasticsearch version conflict: %s", reason)
+        return Conflict(CONCURRENT_CHANGE)
     if 400 <= status < 500 and status not in (401, 403, 429):
         return ElasticsearchRejected(reason)
     log.warning("elasticsearch error %s: %s", status, reason)

@@ -18,10 +18,10 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from gateway.clock import Clock
-from gateway.errors import Conflict, InvalidInput
+from gateway.errors import Conflict
+from gateway.ids import DATASOURCE_ID
 
 LEASE_INDEX = "gateway-sync-leases"
-MAX_DATASOURCE_ID_LENGTH = 512
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -46,9 +46,8 @@ class Lease:
 
 
 def check_datasource_id(datasource_id: str) -> str:
-    if not datasource_id.strip() or len(datasource_id.encode()) > MAX_DATASOURCE_ID_LENGTH:
-        raise InvalidInput(f"a data-source id has 1 to {MAX_DATASOURCE_ID_LENGTH} bytes")
-    return datasource_id
+    """The id, when it is in the data-source id grammar (it names the lease document); 400 otherwise."""
+    return DATASOURCE_ID.check(datasource_id)
 
 
 class SyncLeases:
@@ -71,7 +70,9 @@ class SyncLeases:
         }
 
     async def current(self, datasource_id: str) -> Lease | None:
-        found = await self.es.options(ignore_status=404).get(index=self.index, id=datasource_id)
+        found = await self.es.options(ignore_status=404).get(
+            index=self.index, id=check_datasource_id(datasource_id)
+        )
         if not found.get("found"):
             return None
         source: dict[str, Any] = found["_source"]

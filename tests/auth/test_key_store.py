@@ -19,6 +19,20 @@ def test_a_date_is_valid_through_the_end_of_that_day_utc() -> None:
     )  # today still counts
 
 
+def test_a_date_in_basic_form_follows_the_same_rule() -> None:
+    assert parse_expiration("20270102", NOW) == parse_expiration("2027-01-02", NOW)
+    assert parse_expiration("20990101", NOW) == dt.datetime(2099, 1, 2, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "value", ["9999-12-31", "99991231", "9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00Z", "2126-11-27"]
+)
+def test_an_expiration_more_than_a_hundred_years_ahead_is_refused(value: str) -> None:
+    with pytest.raises(InvalidExpiration, match="more than 100 years ahead"):
+        parse_expiration(value, NOW)
+    assert parse_expiration("2126-11-25", NOW) == dt.datetime(2126, 11, 26, tzinfo=dt.UTC)
+
+
 def test_datetimes_keep_their_offset_and_naive_ones_are_utc() -> None:
     assert parse_expiration("2027-01-02T10:00:00+02:00", NOW) == dt.datetime(2027, 1, 2, 8, tzinfo=dt.UTC)
     assert parse_expiration("2027-01-02T10:00:00Z", NOW) == dt.datetime(2027, 1, 2, 10, tzinfo=dt.UTC)

@@ -45,6 +45,9 @@ def test_non_admin_user_and_refusals(client: TestClient, es_url: str, tmp_path: 
     assert again.returncode == 1 and "already exists" in again.stderr
     weak = _create(es_url, tmp_path, "erin@example.com", password="short")
     assert weak.returncode == 1 and "at least 8 characters" in weak.stderr
+    for name in ("..", "a/b", "x y"):  # a username is a document id in Elasticsearch's URL: its grammar
+        odd = _create(es_url, tmp_path, name, password="frank-password")
+        assert odd.returncode == 1 and "a username is 1 to 256 bytes" in odd.stderr, odd.stderr
 
 
 def _users(es_url: str, state_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
+from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, ConnectionTimeout, Elasticsearch
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 import gateway.search  # noqa: F401  (its SearchRejected is one of the errors below)
 from gateway.errors import (
@@ -20,7 +22,8 @@ from gateway.errors import (
     TooManyAttempts,
     Unavailable,
 )
-from gateway.http.errors import error_parts, status_of
+from gateway.es.failures import CONCURRENT_CHANGE
+from gateway.http.errors import error_parts, install_error_handlers, status_of
 
 
 def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
@@ -87,3 +90,32 @@ def test_every_503_says_when_to_retry(exc: Exception) -> None:
 
 def test_elasticsearch_refusing_the_request_itself_is_no_reason_to_retry() -> None:
     assert error_parts(_es_error(400))[0] == 400 and error_parts(_es_error(400))[2] is None
+
+
+def test_a_version_conflict_on_the_real_node_is_a_409_conflict(es: Elasticsearch, es_url: str) -> None:
+    """Two writes racing for one document: the loser answers 409 ``conflict``, not a 400 of the caller."""
+    es.indices.create(index="gateway-test-conflicts")
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/create-twice")
+    async def create_twice() -> None:
+        async with AsyncElasticsearch(es_url) as client:
+            for _ in range(2):
+                await client.create(index="gateway-test-conflicts", id="doc", document={"a": 1})
+
+    @app.post("/stale-write")
+    async def stale_write() -> None:
+        async with AsyncElasticsearch(es_url) as client:
+            await client.index(
+                index="gateway-test-conflicts", id="doc", document={"a": 2}, if_seq_no=99, if_primary_term=1
+            )
+
+    try:
+        with TestClient(app) as http:
+            for path in ("/create-twice", "/stale-write"):
+                answer = http.post(path)
+                assert answer.status_code == 409, answer.text
+                assert answer.json() == {"error": {"code": "conflict", "message": CONCURRENT_CHANGE}}
+    finally:
+        es.indices.delete(index="gateway-test-conflicts")

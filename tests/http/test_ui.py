@@ -65,3 +65,13 @@ def test_scripts_never_write_html() -> None:
 def test_the_ui_is_not_part_of_the_api_description(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths and not any(path.startswith("/static") for path in paths)
+
+
+def test_no_page_loads_code_from_another_origin(client: TestClient) -> None:
+    """FastAPI's /docs and /redoc pulled Swagger UI and ReDoc from a CDN onto this origin: gone."""
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", path
+    assert client.get("/openapi.json").status_code == 200
+    for path in UI_PATHS:
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", client.get(path).text), path

@@ -18,14 +18,23 @@ from gateway.auth.callers import Caller
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import CallerDep, ServicesDep
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.ids import DATASOURCE_ID
 from gateway.ingest.entities import ENTITY_KINDS
-from gateway.ingest.leases import MAX_DATASOURCE_ID_LENGTH
 
 router = APIRouter(prefix="/api/ingest/sync", tags=["sync"])
 
 Id = Annotated[str, Field(min_length=1, max_length=512)]
 EntityName = Literal["applications", "entitlements", "identities", "assignments"]
-DatasourceId = Annotated[str, Path(alias="datasourceId", min_length=1, max_length=MAX_DATASOURCE_ID_LENGTH)]
+DatasourceId = Annotated[
+    str,
+    Path(
+        alias="datasourceId",
+        min_length=1,
+        max_length=DATASOURCE_ID.max_bytes,
+        pattern=DATASOURCE_ID.anchored,
+        description=DATASOURCE_ID.rule,
+    ),
+]
 
 
 class RunBody(BaseModel):

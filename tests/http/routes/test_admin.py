@@ -68,6 +68,18 @@ def test_verify_shows_the_original_fields(client: TestClient, token: str) -> Non
         ({"name": "k"}, "expiration"),
         ({"name": "k", "expiration": "2099-01-02", "admin": True}, "admin"),
         ({"name": 7, "expiration": "2099-01-02"}, "name"),
+        ({"name": "k", "expiration": "9999-12-31"}, "more than 100 years ahead"),
+        ({"name": "k", "expiration": "9999-12-31T23:59:59-01:00"}, "more than 100 years ahead"),
+        (
+            {"name": "a\u0000b", "expiration": "2099-01-02"},
+            "name may hold printable characters only, not U+0000",
+        ),
+        ({"name": "a\r\nb", "expiration": "2099-01-02"}, "not U+000D"),
+        ({"name": "evil\u202egnp.exe", "expiration": "2099-01-02"}, "not U+202E"),
+        ({"name": "a\u2066b", "expiration": "2099-01-02"}, "not U+2066"),
+        ({"name": "k", "description": "line\u2028break", "expiration": "2099-01-02"}, "description"),
+        ({"name": "k", "description": "a\nb", "expiration": "2099-01-02"}, "not U+000A"),
+        ({"name": "zero\u200bwidth", "expiration": "2099-01-02"}, "not U+200B"),
     ],
 )
 def test_bad_create_requests_are_400_with_a_reason(
@@ -76,6 +88,20 @@ def test_bad_create_requests_are_400_with_a_reason(
     response = client.post(CREATE, json=body, headers=bearer(token))
     assert response.status_code == 400
     assert fragment in json.dumps(response.json())
+
+
+def test_a_date_is_valid_through_its_end_in_either_iso_form(client: TestClient, token: str) -> None:
+    create_key(client, token, name="basic", expiration="20990101")
+    create_key(client, token, name="extended", expiration="2099-01-01")
+    listed = client.get("/api/admin/getTokens", headers=bearer(token)).json()
+    assert {entry["expires_at"] for entry in listed} == {"2099-01-02T00:00:00+00:00"}
+
+
+def test_printable_names_in_any_script_are_kept(client: TestClient, token: str) -> None:
+    key = create_key(client, token, name="Ingestión — 取り込み ✓", description="tab-free, spaced  text")
+    assert client.get(f"/api/admin/verifyApiToken/{key}", headers=bearer(token)).json()["name"] == (
+        "Ingestión — 取り込み ✓"
+    )
 
 
 def test_admin_routes_need_a_token(client: TestClient) -> None:
