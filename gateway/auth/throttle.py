@@ -6,14 +6,13 @@ a sliding window, and each count refuses (429 with ``Retry-After``) only what it
 - per (account, client) pair, a low limit: one client guessing one account is stopped quickly, and only
   that client, for that account;
 - per client, across accounts: one client spraying passwords over many accounts;
-- per account, across clients, a much higher limit: a distributed attack on one account. It does not apply
-  to clients that have logged in to that account successfully before (NIST's allow-list of addresses a
-  subscriber authenticated from), so reaching it slows down strangers and new clients only, never the
-  administrator at a client they have used.
+- per account, across clients, a much higher limit: a distributed attack on one account. It only refuses
+  clients with a recent failure of their own at that account, and never one that has logged in to it
+  successfully before (NIST's allow-list of addresses a subscriber authenticated from): past the limit
+  each new client gets one guess per window, a slow-down, and no one is locked out.
 
-No count can be raised by someone else's failures for the pair a legitimate client uses, so a right password
-from a client with no recent failures gets through while the account is attacked from elsewhere (unless the
-attack has reached the account-wide limit and that client has never logged in to the account).
+So a right password from a client with no recent failures at an account always gets through, whatever
+others are trying; and a login that succeeds never lowers the account-wide count others' guesses built.
 
 An attempt is counted as a failure when it starts (``reserve``), not when its password check ends: checking,
 awaiting the hash and recording afterwards let any number of concurrent guesses through the same check. A
@@ -68,6 +67,10 @@ class _FailureLog:
             return None
         return failures
 
+    def count(self, key: Hashable) -> int:
+        failures = self._recent(key)
+        return len(failures) if failures is not None else 0
+
     def retry_after(self, key: Hashable) -> float | None:
         failures = self._recent(key)
         if failures is None or len(failures) < self.limit:
@@ -116,6 +119,7 @@ class Reservation:
     account: str
     client: str
     at: float
+    account_counted: bool = True  # False when the account-wide log was full already
 
 
 class LoginThrottle:
@@ -136,10 +140,15 @@ class LoginThrottle:
         """Whole seconds to wait before trying again, or None when the attempt may proceed."""
         client = client_key(client)
         waits = [self._pairs.retry_after((account, client)), self._clients.retry_after(client)]
-        if (account, client) not in self._known:
+        if self._account_limit_applies(account, client):
             waits.append(self._accounts.retry_after(account))
         positive = [wait for wait in waits if wait]
         return max(1, math.ceil(max(positive))) if positive else None
+
+    def _account_limit_applies(self, account: str, client: str) -> bool:
+        """The account-wide count only slows down clients with recent failures of their own at this
+        account (never one it knows): a right password from a client with none always gets through."""
+        return (account, client) not in self._known and self._pairs.count((account, client)) > 0
 
     def reserve(self, account: str, client: str) -> Reservation | None:
         """Count an attempt as a failure before it is checked, or None when it must wait (``retry_after``).
@@ -148,23 +157,31 @@ class LoginThrottle:
         """
         if self.retry_after(account, client) is not None:
             return None
-        reservation = Reservation(account, client_key(client), self._pairs.clock())
+        key = client_key(client)
+        now = self._pairs.clock()
+        # A full account-wide log is not pushed on: the attempt would evict an older failure, and its
+        # release (a right password) would then lower the count that others' guesses built.
+        counted = self._accounts.count(account) < self._accounts.limit
+        reservation = Reservation(account, key, now, counted)
         self._record(reservation)
         return reservation
 
     def _record(self, attempt: Reservation) -> None:
         self._pairs.record((attempt.account, attempt.client), attempt.at)
         self._clients.record(attempt.client, attempt.at)
-        self._accounts.record(attempt.account, attempt.at)
+        if attempt.account_counted:
+            self._accounts.record(attempt.account, attempt.at)
 
     def release(self, reservation: Reservation) -> None:
         """The attempt was not a failed guess after all (it succeeded, or the check itself failed)."""
         self._pairs.forget((reservation.account, reservation.client), reservation.at)
         self._clients.forget(reservation.client, reservation.at)
-        self._accounts.forget(reservation.account, reservation.at)
+        if reservation.account_counted:
+            self._accounts.forget(reservation.account, reservation.at)
 
     def record_failure(self, account: str, client: str) -> None:
-        self._record(Reservation(account, client_key(client), self._pairs.clock()))
+        counted = self._accounts.count(account) < self._accounts.limit
+        self._record(Reservation(account, client_key(client), self._pairs.clock(), counted))
 
     def record_success(self, account: str, client: str) -> None:
         """A right password: the pair's failures are forgiven and its client is known to the account.

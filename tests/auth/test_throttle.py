@@ -46,10 +46,17 @@ def test_one_client_gets_5_guesses_at_an_account_and_20_in_all_per_window(thrott
     assert throttle.retry_after("someone-else", "198.51.100.7") is not None
 
 
-def test_many_clients_together_get_100_guesses_at_one_account_per_window(throttle: LoginThrottle) -> None:
-    total = sum(guesses(throttle, "bob", f"10.0.{i // 256}.{i % 256}") for i in range(1000))
-    assert total == ACCOUNT
-    assert throttle.retry_after("bob", "192.0.2.1") == WINDOW  # a stranger now waits for the window
+def test_many_clients_together_get_100_guesses_then_one_per_new_client_per_window(
+    throttle: LoginThrottle,
+) -> None:
+    total = sum(guesses(throttle, "bob", f"10.0.0.{i}") for i in range(ACCOUNT // PAIR))
+    assert total == ACCOUNT  # 20 clients, 5 guesses each: the account-wide limit is reached
+    assert throttle.retry_after("bob", "10.0.0.1") == WINDOW
+    # from now on a client new to the account gets one guess, then waits for the window: a slow-down
+    later = [guesses(throttle, "bob", f"10.0.1.{i}") for i in range(200)]
+    assert later == [1] * 200
+    assert throttle.retry_after("bob", "10.0.1.7") == WINDOW
+    assert throttle.retry_after("bob", "192.0.2.1") is None  # and a right password from a fresh client
 
 
 def test_failures_from_one_client_do_not_stop_the_right_password_from_another(
@@ -70,13 +77,25 @@ def test_a_client_that_logged_in_before_gets_through_an_attack_at_the_account_li
     clock.advance(3600)
     for attacker in range(40):
         guesses(throttle, "bob", f"203.0.113.{attacker}")
-    assert throttle.retry_after("bob", "192.0.2.50") is not None  # a stranger is refused...
-    assert throttle.reserve("bob", "198.51.100.7") is not None  # ...the known client is not
+    throttle.record_failure("bob", "192.0.2.50")
+    assert throttle.retry_after("bob", "192.0.2.50") is not None  # a stranger with a failure is refused...
+    throttle.record_failure("bob", "198.51.100.7")  # ...the known client is not, even after a typo
+    assert throttle.reserve("bob", "198.51.100.7") is not None
     clock.advance(KNOWN_CLIENT_SECONDS)
     assert throttle.retry_after("bob", "198.51.100.7") is None  # the attack's failures have left the window
     for attacker in range(40, 80):
         guesses(throttle, "bob", f"203.0.113.{attacker}")
+    throttle.record_failure("bob", "198.51.100.7")
     assert throttle.retry_after("bob", "198.51.100.7") is not None  # a month later it is a stranger again
+
+
+def test_logins_at_the_account_limit_do_not_lower_the_account_count(throttle: LoginThrottle) -> None:
+    log_in(throttle, "bob", "198.51.100.7")
+    assert sum(guesses(throttle, "bob", f"10.0.0.{i}") for i in range(ACCOUNT // PAIR)) == ACCOUNT
+    for _ in range(10):  # the administrator logs in while the attack holds the limit
+        log_in(throttle, "bob", "198.51.100.7")
+    throttle.record_failure("bob", "10.0.2.1")
+    assert throttle.retry_after("bob", "10.0.2.1") == WINDOW  # still refused: nothing was given back
 
 
 def test_refusals_lift_when_the_failures_leave_the_window(
@@ -99,7 +118,8 @@ def test_a_success_forgives_its_own_failures_but_not_the_accounts(throttle: Logi
     log_in(throttle, "bob", "10.0.0.1")
     assert guesses(throttle, "bob", "10.0.0.1") == PAIR
     # 9 failures counted against the account: a login does not reset what others are trying
-    assert sum(guesses(throttle, "bob", f"10.0.1.{i}") for i in range(100)) == ACCOUNT - 2 * PAIR + 1
+    spread = [guesses(throttle, "bob", f"10.0.1.{i}") for i in range(19)]
+    assert sum(spread) == ACCOUNT - 2 * PAIR + 1 and spread[-1] == 1  # the 19th reaches the limit
 
 
 def test_reservations_count_at_once_and_released_ones_do_not(throttle: LoginThrottle) -> None:
