@@ -148,6 +148,13 @@ def undeclared_fields(templates: list[Template], index: str, mapping: Mapping[st
     return sorted(set(field_paths(mapping)) - declared)
 
 
+def _covers(live: Any, wanted: Any) -> bool:
+    """Whether a live mapping already says everything ``wanted`` says (it may say more)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(live, Mapping) and all(k in live and _covers(live[k], v) for k, v in wanted.items())
+    return str(live).lower() == str(wanted).lower()
+
+
 async def _align_mappings(
     es: AsyncElasticsearch, templates: list[Template], existing: list[str]
 ) -> dict[str, str]:
@@ -163,8 +170,9 @@ async def _align_mappings(
     live = await es.indices.get_mapping(index=",".join(wanted))
     report: dict[str, str] = {}
     for index, mapping in wanted.items():
-        dynamic = mapping["dynamic"]
-        if str(live[index]["mappings"].get("dynamic", "true")).lower() == str(dynamic).lower():
+        dynamic, current = mapping["dynamic"], live[index]["mappings"]
+        same_dynamic = str(current.get("dynamic", "true")).lower() == str(dynamic).lower()
+        if same_dynamic and _covers(current.get("properties", {}), mapping.get("properties", {})):
             continue
         try:
             await es.indices.put_mapping(

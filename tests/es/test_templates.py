@@ -174,6 +174,8 @@ def test_an_index_created_under_the_old_template_stops_growing(
         assert mapping["dynamic"] == "false"
         assert "junk_2" not in mapping["properties"]  # what came before stays (a reindex removes it)
         assert mapping["properties"]["usr_name"]["fields"]["keyword"]["type"] == "keyword"
+        # long ids are found again: the keyword sub-fields of the old mapping ignored what passed 256
+        assert mapping["properties"]["usr_id"]["fields"]["keyword"]["ignore_above"] == 8191
         assert IDENTITIES not in _apply(settings, settings.templates_dir)  # in line now: left alone
     finally:
         es.indices.delete(index=IDENTITIES)

@@ -8,7 +8,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
-from gateway.ingest.entities import ENTITY_KINDS
+from gateway.ingest.entities import ENTITY_KINDS, MAX_ID_LENGTH
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings
 from tests.helpers import TEST_TENANT_ID, ManualClock, create_key, login, with_es
@@ -146,6 +146,22 @@ def test_a_full_sync_deletes_exactly_what_left_the_source_and_its_assignments(
     assert entities["assignments"] == {"created": 0, "updated": 10, "deleted": 3}
     assert keys(es, "identities") == {*kept, "other"}
     assert keys(es, "assignments") == {f"{u}:e1" for u in kept} | {"u9:e9"}
+
+
+def test_ids_of_any_accepted_length_are_swept_with_their_assignments(
+    client: TestClient, key: str, es: Elasticsearch
+) -> None:
+    """An id up to the ingest limit (1,024 characters) is found by the sweeps and the cascade: keyword
+    sub-fields must not ignore it (Elasticsearch's default of 256 did)."""
+    long_ids = ["L" * 300, "M" * MAX_ID_LENGTH]
+    everyone = ["short", *long_ids]
+    finish(client, key, full_run(client, key, everyone, [(u, "e1") for u in everyone]), complete=[])
+    run = start(client, key)  # every identity left the source
+    answer = finish(client, key, run, complete=["identities"], force=True)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entities"]["identities"]["deleted"] == 3
+    assert answer.json()["entities"]["assignments"]["deleted"] == 3
+    assert keys(es, "identities") == set() and keys(es, "assignments") == set()
 
 
 def test_only_the_types_declared_complete_lose_entities(
