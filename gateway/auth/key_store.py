@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -45,12 +46,23 @@ MAX_EXPIRATION_YEARS = 100
 MAX_EXPIRATION = dt.timedelta(days=36_525)
 
 
+# What an expiration may look like (Python's fromisoformat alone also takes week dates like 2099-W01-1,
+# non-ASCII digits and more): a calendar date in either ISO form, or a date-time with an optional offset.
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}"
+_DATE_TIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+EXPIRATION_FORMAT = re.compile(f"{_DATE}|{_DATE_TIME}")
+
+
 def parse_expiration(value: str, now: dt.datetime) -> dt.datetime:
     """When a key stops working (exclusive). A date, in either ISO-8601 form (``2027-01-02``, ``20270102``),
     is valid through the end of that day, UTC; a date-time until that instant (UTC unless it has an offset).
     """
     text = value.strip()
     try:
+        if not EXPIRATION_FORMAT.fullmatch(text):
+            raise ValueError(text)
         expires = _end_of(text)
     except ValueError as exc:
         raise InvalidExpiration(

@@ -81,6 +81,8 @@ def item_ids(kind: EntityKind, item: Any) -> dict[str, str]:
             raise InvalidItem(f"{field} must not be blank")
         if len(value) > MAX_ID_LENGTH:
             raise InvalidItem(f"{field} is longer than {MAX_ID_LENGTH} characters")
+        if not value.isprintable():  # control, format (bidi) and separator characters, NUL among them
+            raise InvalidItem(f"{field} must hold printable characters only")
         ids[field] = value
     reserved = RESERVED_FIELDS.intersection(item)
     if reserved:

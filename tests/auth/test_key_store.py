@@ -45,7 +45,23 @@ def test_past_expirations_are_refused(value: str) -> None:
         parse_expiration(value, NOW)
 
 
-@pytest.mark.parametrize("value", ["tomorrow", "2027-13-01", "02/01/2027", "", "2027-01-02T25:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tomorrow",
+        "2027-13-01",
+        "02/01/2027",
+        "",
+        "2027-01-02T25:00",
+        "2099-W01-1",  # an ISO week date: 2098-12-29, a surprising year
+        "2099W011",
+        "2099-001",  # an ordinal date
+        "\u0662\u0660\u0669\u0669-01-01",  # Arabic-Indic digits
+        "+002099-01-01",
+        "2099-01-01T00",
+        "2027-01-02T10:00:00+0200",
+    ],
+)
 def test_malformed_expirations_are_refused(value: str) -> None:
     with pytest.raises(InvalidExpiration, match="not a date"):
         parse_expiration(value, NOW)

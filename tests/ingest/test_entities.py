@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway.ingest.entities import ASSIGNMENTS, ENTITY_KINDS, IDENTITIES, entity_id, primary_key
+import pytest
+
+from gateway.ingest.entities import (
+    ASSIGNMENTS,
+    ENTITY_KINDS,
+    IDENTITIES,
+    InvalidItem,
+    entity_id,
+    item_ids,
+    primary_key,
+)
 from gateway.ingest.writer import IngestReport, ItemFailure
 
 
@@ -38,3 +48,10 @@ def test_report_is_the_originals_ok_or_lists_every_failure() -> None:
             {"item": 2, "id": {"usr_id": "u"}, "status": 404, "code": "not_found", "reason": "no such entity"}
         ],
     }
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "line\nbreak", "tab\there", "\u202egnp.exe", "zero\u200bwidth"])
+def test_ids_with_control_or_format_characters_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidItem, match="usr_id must hold printable characters only"):
+        item_ids(IDENTITIES, {"usr_id": bad})
+    assert item_ids(IDENTITIES, {"usr_id": "Ünïcode id with spaces"}) == {"usr_id": "Ünïcode id with spaces"}
