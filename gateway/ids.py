@@ -64,7 +64,7 @@ class IdGrammar:
 DATASOURCE_ID = IdGrammar(
     "a data-source id",
     r"[A-Za-z0-9_][A-Za-z0-9_.:@+~-]*",
-    512,
+    256,  # the data-source index keeps ids up to 256 characters as keywords (ignore_above)
     "an ASCII letter, digit or _, then those and . : @ + ~ -",
 )
 # Unicode letters and digits: an administrator's e-mail address may have them (Python's \w).

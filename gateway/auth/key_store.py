@@ -16,6 +16,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from gateway.ids import KEY_DIGEST
+
 API_KEYS_INDEX = "gateway-api-keys"
 STATE_INDEX = "gateway-state"
 REVOCATIONS_DOC = "api-key-revocations"
@@ -198,6 +200,8 @@ class ApiKeyStore:
         await self._es.create(index=API_KEYS_INDEX, id=record.digest, document=record.to_doc(), refresh=True)
 
     async def get(self, digest: str) -> ApiKeyRecord | None:
+        if not KEY_DIGEST.valid(digest):  # what key_digest makes; anything else names no record
+            return None
         try:
             found = await self._es.get(index=API_KEYS_INDEX, id=digest)
         except NotFoundError:

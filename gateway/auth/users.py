@@ -124,7 +124,7 @@ class UserStore:
         if not USERNAME.valid(account):  # no such user, as in ``get``
             raise UnknownUser(username)
         try:
-            await self._es.update(index=USERS_INDEX, id=account, doc=fields)
+            await self._es.update(index=USERS_INDEX, id=account, doc=fields, retry_on_conflict=3)
         except NotFoundError as exc:
             raise UnknownUser(username) from exc
 

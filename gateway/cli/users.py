@@ -83,7 +83,8 @@ def users_create(
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
 def users_set_password(username: str, password_stdin: bool) -> None:
-    """Set a user's password and end all their sessions (prompted for, hidden, unless --password-stdin)."""
+    """Set a user's password (at least 8 characters; prompted for, hidden, unless --password-stdin) and end
+    all their sessions."""
     password = _read_password(password_stdin)
     _change(
         lambda users, sessions, now: change_password(
@@ -113,6 +114,8 @@ def users_enable(username: str) -> None:
 @click.argument("username")
 @click.confirmation_option(prompt="Delete this user and end their sessions?")
 def users_delete(username: str) -> None:
-    """Delete a user and end all their sessions (asks first unless --yes)."""
+    """Delete a user and end all their sessions (asks first unless --yes).
+
+    The GATEWAY_ADMIN_USERNAME account is created again at the next start: disable it instead."""
     _change(lambda users, sessions, now: delete_user(users, sessions, username, now))
     click.echo(f"deleted {username}; their sessions have ended")

@@ -45,12 +45,16 @@ def _one_of(given: str, other: str) -> dict[str, Any]:
 class CreateApiTokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(examples=["Ingest Key"])
+    name: Name = Field(
+        examples=["Ingest Key"],
+        description="Printable characters only: control, format and bidi characters are refused (400).",
+    )
     description: Annotated[str, StringConstraints(max_length=2048)] = Field(
-        "", examples=["API key for ingestion endpoints"]
+        "", examples=["API key for ingestion endpoints"], description="Printable characters only, as `name`."
     )
     expiration: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="A date (valid through its end, UTC) or an ISO-8601 date-time; must be in the future.",
+        description="A date, YYYY-MM-DD or YYYYMMDD (valid through its end, UTC), or an ISO-8601 date-time "
+        "(UTC without an offset); in the future, at most 100 years ahead.",
         examples=["2027-01-02", "2027-01-02T12:00:00Z"],
         json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
     )

@@ -59,7 +59,7 @@ async def verify(session: SessionDep) -> dict[str, Any]:
 
 @router.post(
     "/renewToken",
-    summary="A fresh token for the same user (same shape as login)",
+    summary="A fresh token of the same session (same shape as login); never valid past the session's end",
     responses=TOKEN_ERRORS,
     openapi_extra=secured(SESSION_SECURITY),
 )

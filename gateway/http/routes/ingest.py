@@ -128,7 +128,9 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:
         "summary": f"Create, update, upsert or delete {kind.name}",
         "description": (
             f"`action` applies to every item of `{kind.list_key}`. Required per item: "
-            f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are stored as given. "
+            f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are stored as given and "
+            "returned, but only the declared columns are indexed. Field names, at every depth, are "
+            "1-128 ASCII letters, digits, `_` or `-`, starting with a letter or digit (else `invalid_item`). "
             "`create` reports existing entities as conflicts, `update` and `delete` report missing ones; "
             '`upsert` merges into an existing entity or creates it. Answers `{"message": "ok"}` when '
             "every item was written, else 207 with one entry per failed item (valid items are written).\n\n"

@@ -222,10 +222,12 @@ async def abort(
         "Dry run: what a full sync would delete in a key range",
         "For one entity type, the data source's entities whose primary key is in `(after, through]` and "
         "not in `keys`: their count and the first 100 keys. A job sends the sorted keys it read, range "
-        "by range, so the ranges cover every key; nothing is written. Keys longer than 256 characters "
-        "are not compared.",
+        "by range, so the ranges cover every key; nothing is written.",
         CheckBody,
-        body_limit="Body larger than GATEWAY_INGEST_MAX_BODY_BYTES, or of more JSON values than its keys",
+        body_limit=(
+            "Body larger than GATEWAY_INGEST_MAX_BODY_BYTES, or with more than 80,000 commas, colons "
+            "and opening brackets"
+        ),
     ),
 )
 async def check(
