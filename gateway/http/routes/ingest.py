@@ -13,6 +13,7 @@ from gateway.http.bodies import SMALL_BODY_BYTES, read_json
 from gateway.http.deps import CallerDep, RecorderDep, ServicesDep
 from gateway.http.observability import RequestRecorder
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.ingest import entities
 from gateway.ingest.catalog import (
     COMMA_SEPARATED,
     DatasourceFilter,
@@ -122,15 +123,13 @@ def _request_schema(kind: EntityKind) -> dict[str, Any]:
     }
 
 
-def _write_route(kind: EntityKind) -> dict[str, Any]:
-    """The OpenAPI description of ``POST /api/ingest/<kind>``."""
+def _write_route(kind: EntityKind) -> dict[str, Any]:  # the OpenAPI text of POST /api/ingest/<kind>
     return {
         "summary": f"Create, update, upsert or delete {kind.name}",
         "description": (
             f"`action` applies to every item of `{kind.list_key}`. Required per item: "
-            f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are stored as given and "
-            "returned, but only the declared columns are indexed. Field names, at every depth, are "
-            "1-128 ASCII letters, digits, `_` or `-`, starting with a letter or digit (else `invalid_item`). "
+            f"{', '.join(f'`{f}`' for f in kind.id_fields)}; other attributes are kept and returned, not "
+            f"indexed. Field names, at every depth: {entities.FIELD_NAME_RULE} (else `invalid_item`). "
             "`create` reports existing entities as conflicts, `update` and `delete` report missing ones; "
             '`upsert` merges into an existing entity or creates it. Answers `{"message": "ok"}` when '
             "every item was written, else 207 with one entry per failed item (valid items are written).\n\n"
