@@ -8,6 +8,7 @@ from typing import Literal
 
 from gateway.auth.credentials import credentials_from_headers
 from gateway.auth.login import Authenticator
+from gateway.auth.scopes import SCOPES, Scope, require
 from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 
 
@@ -18,6 +19,11 @@ class Caller:
     kind: Literal["api_key", "admin"]
     name: str
     tenant_id: str
+    scopes: tuple[Scope, ...] = SCOPES  # an administrator may do everything a key may
+
+    def require(self, scope: Scope, what: str) -> None:
+        """403 ``forbidden`` naming ``scope`` when the caller's key lacks it."""
+        require(self.scopes, scope, what)
 
 
 class CallerCheck:
@@ -36,7 +42,7 @@ class CallerCheck:
             raise invalid_key()
         if credentials.scheme == "api_key":
             record = await self._verifier.verify(credentials.value, tenant_header)
-            return Caller("api_key", record.name, record.tenant_id)
+            return Caller("api_key", record.name, record.tenant_id, record.granted)
         user, _ = await self._authenticator.user_for_token(credentials.value)
         self._authenticator.require_admin(user)
         if tenant_header is not None and tenant_header.strip().lower() != self._tenant_id:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.auth.key_store import (
@@ -22,6 +23,7 @@ from gateway.auth.key_store import (
     parse_expiration,
     status_filters,
 )
+from gateway.auth.scopes import parse_scopes
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.clock import Clock
 from gateway.errors import InvalidInput, NotFound
@@ -55,8 +57,20 @@ class ApiKeys:
         self._verifier = verifier
         self._clock = clock
 
-    async def create(self, *, name: str, description: str, expiration: str, creator: str) -> str:
-        """Store a new key's record and return the key itself: the only time it is ever seen."""
+    async def create(
+        self,
+        *,
+        name: str,
+        description: str,
+        expiration: str,
+        creator: str,
+        scopes: Sequence[str] | None = None,
+    ) -> str:
+        """Store a new key's record and return the key itself: the only time it is ever seen.
+
+        ``scopes`` defaults to ``search`` and ``write`` (``gateway.auth.scopes``).
+        """
+        granted = parse_scopes(scopes)
         check_text("name", name)
         check_text("description", description)
         now = self._clock.now()
@@ -75,6 +89,7 @@ class ApiKeys:
             expires=expires,
             creator=creator,
             now=now,
+            scopes=granted,
         )
         await self._store.create(record)
         return key

@@ -16,6 +16,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from gateway.auth.scopes import Scope, stored_scopes
 from gateway.ids import KEY_DIGEST
 
 API_KEYS_INDEX = "gateway-api-keys"
@@ -104,6 +105,12 @@ class ApiKeyRecord:
     modified: str
     hint: str
     last_used: str | None = None
+    scopes: list[str] | None = None  # None: stored before scopes existed (see ``granted``)
+
+    @property
+    def granted(self) -> tuple[Scope, ...]:
+        """What the key may do: its scopes, or all of them for a record stored before scopes."""
+        return stored_scopes(self.scopes)
 
     def is_valid(self, now: dt.datetime) -> bool:
         return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
@@ -123,6 +130,7 @@ class ApiKeyRecord:
             "is_valid": self.is_valid(now),
             "creator": self.creator,
             "modifier": self.modifier,
+            "scopes": list(self.granted),
         }
 
     def list_view(self, now: dt.datetime) -> dict[str, Any]:
@@ -158,6 +166,7 @@ def new_record(
     expires: dt.datetime,
     creator: str,
     now: dt.datetime,
+    scopes: tuple[Scope, ...],
 ) -> ApiKeyRecord:
     stamp = now.isoformat()
     return ApiKeyRecord(
@@ -174,6 +183,7 @@ def new_record(
         created=stamp,
         modified=stamp,
         hint=key[-4:],
+        scopes=list(scopes),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.auth.key_lifecycle import MAX_WINDOW
+from gateway.auth.scopes import SCOPES, WHAT_EACH_ALLOWS, Scope
 from gateway.errors import InvalidInput
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import AdminDep, ServicesDep
@@ -58,6 +59,15 @@ class CreateApiTokenRequest(BaseModel):
         examples=["2027-01-02", "2027-01-02T12:00:00Z"],
         json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
     )
+    scopes: list[Scope] | None = Field(
+        None,
+        min_length=1,
+        max_length=len(SCOPES),
+        description="What the key may do (docs/api-keys.md, Scopes): "
+        + "; ".join(f"`{scope}`: {text}" for scope, text in WHAT_EACH_ALLOWS.items())
+        + ". Default: `search` and `write`.",
+        examples=[["search", "write"]],
+    )
 
 
 class KeyReference(BaseModel):
@@ -87,7 +97,11 @@ class KeyReference(BaseModel):
 async def create_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
     body = await read_model(request, CreateApiTokenRequest)
     key = await services.keys.create(
-        name=body.name, description=body.description, expiration=body.expiration, creator=admin.username
+        name=body.name,
+        description=body.description,
+        expiration=body.expiration,
+        creator=admin.username,
+        scopes=body.scopes,
     )
     return {"token": key}
 
