@@ -16,7 +16,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from gateway.auth.scopes import Scope, stored_scopes
+from gateway.auth.scopes import DEFAULT_SCOPES, Scope, stored_scopes
 from gateway.ids import KEY_DIGEST
 
 API_KEYS_INDEX = "gateway-api-keys"
@@ -166,7 +166,7 @@ def new_record(
     expires: dt.datetime,
     creator: str,
     now: dt.datetime,
-    scopes: tuple[Scope, ...],
+    scopes: tuple[Scope, ...] = DEFAULT_SCOPES,
 ) -> ApiKeyRecord:
     stamp = now.isoformat()
     return ApiKeyRecord(
