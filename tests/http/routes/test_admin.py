@@ -54,6 +54,7 @@ def test_verify_shows_the_original_fields(client: TestClient, token: str) -> Non
         "is_valid": True,
         "creator": ADMIN_USER,
         "modifier": ADMIN_USER,
+        "scopes": ["search", "write"],  # ours (SPEC §10), after the original's fields
     }
 
 
