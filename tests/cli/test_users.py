@@ -120,6 +120,7 @@ def test_changes_to_unknown_users_and_weak_passwords_are_refused(
         ("disable", "nobody@example.com"),
         ("enable", ".."),
         ("delete", "nobody@example.com", "--yes"),
+        ("set-password", "nobody@example.com"),  # refused before a password is asked for
     ):
         result = _users(es_url, tmp_path, *args)
         assert result.returncode == 1 and "no user" in result.stderr, result.stderr
