@@ -90,6 +90,14 @@ def default_uid(username: str) -> str:
     return username.split("@", 1)[0]
 
 
+def _existing_name(username: str) -> str:
+    """The account a change names; UnknownUser when no user could have that name (as in ``get``)."""
+    account = normalize_username(username)
+    if not USERNAME.valid(account):
+        raise UnknownUser(username)
+    return account
+
+
 class UserStore:
     def __init__(self, es: AsyncElasticsearch) -> None:
         self._es = es
@@ -120,18 +128,14 @@ class UserStore:
 
     async def update(self, username: str, **fields: Any) -> None:
         """Change stored fields of an existing user; UnknownUser if there is none."""
-        account = normalize_username(username)
-        if not USERNAME.valid(account):  # no such user, as in ``get``
-            raise UnknownUser(username)
+        account = _existing_name(username)
         try:
             await self._es.update(index=USERS_INDEX, id=account, doc=fields, retry_on_conflict=3)
         except NotFoundError as exc:
             raise UnknownUser(username) from exc
 
     async def delete(self, username: str) -> None:
-        account = normalize_username(username)
-        if not USERNAME.valid(account):  # no such user, as in ``get``
-            raise UnknownUser(username)
+        account = _existing_name(username)
         try:
             await self._es.delete(index=USERS_INDEX, id=account)
         except NotFoundError as exc:

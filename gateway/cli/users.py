@@ -39,6 +39,11 @@ def _read_password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+async def _must_exist(users: UserStore, username: str) -> None:
+    if await users.get(username) is None:
+        raise UnknownUser(username)
+
+
 def _change(work: Callable[[UserStore, SessionStore, dt.datetime], Awaitable[None]]) -> None:
     """Run a change to an existing user (one that ends their sessions where it says so)."""
 
@@ -85,6 +90,7 @@ def users_create(
 def users_set_password(username: str, password_stdin: bool) -> None:
     """Set a user's password (at least 8 characters; prompted for, hidden, unless --password-stdin) and end
     all their sessions."""
+    _change(lambda users, _sessions, _now: _must_exist(users, username))  # before asking for a password
     password = _read_password(password_stdin)
     _change(
         lambda users, sessions, now: change_password(

@@ -12,17 +12,21 @@ from fastapi.testclient import TestClient
 from tests.helpers import TEST_TENANT_ID, bearer, login
 
 
-def _create(es_url: str, state_dir: Path, *args: str, password: str) -> subprocess.CompletedProcess[str]:
+def _users(es_url: str, state_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ES_URL=es_url, TENANT_ID=TEST_TENANT_ID, GATEWAY_STATE_DIR=str(state_dir))
     return subprocess.run(
-        [sys.executable, "-m", "gateway", "users", "create", *args, "--password-stdin"],
-        input=password + "\n",
+        [sys.executable, "-m", "gateway", "users", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
         check=False,
     )
+
+
+def _create(es_url: str, state_dir: Path, *args: str, password: str) -> subprocess.CompletedProcess[str]:
+    return _users(es_url, state_dir, "create", *args, "--password-stdin", stdin=password + "\n")
 
 
 def test_created_admin_can_log_in_and_administer(client: TestClient, es_url: str, tmp_path: Path) -> None:
@@ -48,19 +52,6 @@ def test_non_admin_user_and_refusals(client: TestClient, es_url: str, tmp_path: 
     for name in ("..", "a/b", "x y"):  # a username is a document id in Elasticsearch's URL: its grammar
         odd = _create(es_url, tmp_path, name, password="frank-password")
         assert odd.returncode == 1 and "a username is 1 to 256 bytes" in odd.stderr, odd.stderr
-
-
-def _users(es_url: str, state_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ES_URL=es_url, TENANT_ID=TEST_TENANT_ID, GATEWAY_STATE_DIR=str(state_dir))
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", "users", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def _accepted(client: TestClient, token: str) -> bool:
@@ -120,6 +111,7 @@ def test_changes_to_unknown_users_and_weak_passwords_are_refused(
         ("disable", "nobody@example.com"),
         ("enable", ".."),
         ("delete", "nobody@example.com", "--yes"),
+        ("set-password", "nobody@example.com"),  # refused before a password is asked for
     ):
         result = _users(es_url, tmp_path, *args)
         assert result.returncode == 1 and "no user" in result.stderr, result.stderr
