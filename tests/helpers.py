@@ -176,7 +176,7 @@ def login(client: TestClient, username: str = ADMIN_USER, password: str = ADMIN_
 ALL_SCOPES = ["search", "write", "delete"]
 
 
-def create_key(client: TestClient, token: str, *, scopes: list[str] | None = None, **fields: str) -> str:
+def create_key(client: TestClient, token: str, *, scopes: list[str] | None = None, **fields: Any) -> str:
     body: dict[str, Any] = {"name": "Ingest Key", "description": "for tests", "expiration": "2099-01-02"}
     body.update(fields)
     if scopes is not None:

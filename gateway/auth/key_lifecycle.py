@@ -13,16 +13,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.auth.expiration import InvalidExpiration, parse_expiration
 from gateway.auth.key_store import (
     ApiKeyRecord,
     ApiKeyStore,
-    InvalidExpiration,
     generate_key,
     key_digest,
     new_record,
-    parse_expiration,
     status_filters,
 )
+from gateway.auth.restrictions import NO_LIMITS, KeyLimits
 from gateway.auth.scopes import parse_scopes
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.clock import Clock
@@ -65,10 +65,12 @@ class ApiKeys:
         expiration: str,
         creator: str,
         scopes: Sequence[str] | None = None,
+        limits: KeyLimits = NO_LIMITS,
     ) -> str:
         """Store a new key's record and return the key itself: the only time it is ever seen.
 
-        ``scopes`` defaults to ``search`` and ``write`` (``gateway.auth.scopes``).
+        ``scopes`` defaults to ``search`` and ``write`` (``gateway.auth.scopes``); ``limits`` (parsed by
+        ``gateway.auth.restrictions.parse_limits``) limit nothing by default.
         """
         granted = parse_scopes(scopes)
         check_text("name", name)
@@ -90,6 +92,7 @@ class ApiKeys:
             creator=creator,
             now=now,
             scopes=granted,
+            limits=limits,
         )
         await self._store.create(record)
         return key

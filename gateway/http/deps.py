@@ -65,7 +65,8 @@ AdminDep = Annotated[User, Depends(current_admin)]
 
 async def api_caller(request: Request, services: ServicesDep) -> Caller:
     """The caller, once its key holds the scope the route needs (``gateway.http.scopes``)."""
-    caller = await services.callers.authenticate(request.headers)
+    address = request.client.host if request.client else None
+    caller = await services.callers.authenticate(request.headers, address)
     check_route(caller, request.method, request.scope["route"].path)
     return caller
 

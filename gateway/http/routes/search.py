@@ -63,14 +63,18 @@ SEARCH_PATH = "/jas/datasource/search"
 )
 async def datasource_search(request: Request, services: ServicesDep) -> Response:
     # In a running gateway ``gateway.http.fastpath`` answers this path first, with the same ``search``.
-    return Response(await search(services, request.headers, request.receive), media_type="application/json")
+    address = request.client.host if request.client else None
+    body = await search(services, request.headers, request.receive, address)
+    return Response(body, media_type="application/json")
 
 
-async def search(services: Services, headers: Mapping[str, str], receive: Receive) -> bytes:
+async def search(
+    services: Services, headers: Mapping[str, str], receive: Receive, address: str | None = None
+) -> bytes:
     """The passthrough search, for the route and the fast path alike: caller, body, guard, Elasticsearch.
 
     ``headers`` are lower-case names; the answer is Elasticsearch's response bytes, untouched.
     """
-    check_route(await services.callers.authenticate(headers), "POST", SEARCH_PATH)
+    check_route(await services.callers.authenticate(headers, address), "POST", SEARCH_PATH)
     raw = await read_body(receive, headers.get("content-length"), MAX_BODY_BYTES)
     return await search_datasources(services.passthrough, services.settings.datasource_index, raw)
