@@ -7,18 +7,38 @@ for the client, and the few facts an HTTP answer needs (which credential scheme 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
+
+# Why a presented API key was refused, as the audit trail counts it (SPEC §10).
+RefusalReason = Literal["scope", "datasource", "network", "rate", "revoked", "expired", "tenant"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused use of a known key: which key (record id and name) and why. Never the key itself."""
+
+    key_id: str
+    key_name: str
+    reason: RefusalReason
 
 
 class GatewayError(Exception):
     """Base of every error the gateway reports to a client."""
 
     code = "internal_error"
+    # Set when the error refuses a known API key's use; the HTTP layer reports it to the audit trail.
+    refusal: Refusal | None = None
 
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def refusing(self, key_id: str, key_name: str, reason: RefusalReason) -> GatewayError:
+        """This error, marked as the refusal of a known key's use (for the audit trail)."""
+        self.refusal = Refusal(key_id, key_name, reason)
+        return self
 
 
 class InvalidInput(GatewayError):

@@ -172,8 +172,15 @@ def login(client: TestClient, username: str = ADMIN_USER, password: str = ADMIN_
     return token
 
 
-def create_key(client: TestClient, token: str, **fields: str) -> str:
-    body = {"name": "Ingest Key", "description": "for tests", "expiration": "2099-01-02", **fields}
+# Every scope: for tests that delete (the ingest delete action, full syncs); new keys default to the others.
+ALL_SCOPES = ["search", "write", "delete"]
+
+
+def create_key(client: TestClient, token: str, *, scopes: list[str] | None = None, **fields: Any) -> str:
+    body: dict[str, Any] = {"name": "Ingest Key", "description": "for tests", "expiration": "2099-01-02"}
+    body.update(fields)
+    if scopes is not None:
+        body["scopes"] = scopes
     response = client.post("/api/admin/createApiToken", json=body, headers=bearer(token))
     assert response.status_code == 200, response.text
     key: str = response.json()["token"]
@@ -257,8 +264,10 @@ class GatewayProcess:
         assert answer.status_code == 200, answer.text
         return bearer(answer.json()["token"])
 
-    def create_api_key(self, name: str = "Ingest Key") -> str:
-        body = {"name": name, "description": "for tests", "expiration": "2099-01-02"}
+    def create_api_key(self, name: str = "Ingest Key", scopes: list[str] | None = None) -> str:
+        body: dict[str, Any] = {"name": name, "description": "for tests", "expiration": "2099-01-02"}
+        if scopes is not None:
+            body["scopes"] = scopes
         answer = httpx.post(
             f"{self.url}/api/admin/createApiToken", json=body, headers=self.admin_headers(), timeout=30
         )

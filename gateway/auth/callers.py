@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.auth.credentials import credentials_from_headers
+from gateway.auth.key_store import ApiKeyRecord
 from gateway.auth.login import Authenticator
+from gateway.auth.scopes import SCOPES, Scope, require
 from gateway.auth.verifier import ApiKeyVerifier, invalid_key
+from gateway.errors import NotPermitted
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,25 @@ class Caller:
     kind: Literal["api_key", "admin"]
     name: str
     tenant_id: str
+    scopes: tuple[Scope, ...] = SCOPES  # an administrator may do everything a key may
+    record: ApiKeyRecord | None = None  # the key's record; None for an administrator (no restrictions)
+    address: str | None = None  # the client's address, resolved through GATEWAY_TRUSTED_PROXIES
+
+    @property
+    def datasources(self) -> tuple[str, ...] | None:
+        """The data sources this caller is limited to; None when it may use every one."""
+        if self.record is None or self.record.datasources is None:
+            return None
+        return tuple(self.record.datasources)
+
+    def require(self, scope: Scope, what: str) -> None:
+        """403 ``forbidden`` naming ``scope`` when the caller's key lacks it (reported as a refusal)."""
+        try:
+            require(self.scopes, scope, what)
+        except NotPermitted as exc:
+            if self.record is not None:
+                exc.refusing(self.record.id, self.record.name, "scope")
+            raise
 
 
 class CallerCheck:
@@ -28,17 +50,20 @@ class CallerCheck:
         self._authenticator = authenticator
         self._tenant_id = tenant_id
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Caller:
-        """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same."""
+    async def authenticate(self, headers: Mapping[str, str], address: str | None = None) -> Caller:
+        """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same.
+
+        ``address`` is the client's (``scope["client"]``, already resolved through trusted proxies).
+        """
         credentials = credentials_from_headers(headers)
         tenant_header = headers.get("x-tenant-id")
         if credentials is None:
             raise invalid_key()
         if credentials.scheme == "api_key":
             record = await self._verifier.verify(credentials.value, tenant_header)
-            return Caller("api_key", record.name, record.tenant_id)
+            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
         user, _ = await self._authenticator.user_for_token(credentials.value)
         self._authenticator.require_admin(user)
         if tenant_header is not None and tenant_header.strip().lower() != self._tenant_id:
             raise invalid_key()
-        return Caller("admin", user.username, self._tenant_id)
+        return Caller("admin", user.username, self._tenant_id, address=address)

@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from gateway.auth.expiration import InvalidExpiration, parse_expiration
 from gateway.auth.key_store import (
     ApiKeyRecord,
     ApiKeyStore,
-    InvalidExpiration,
     generate_key,
     key_digest,
     new_record,
-    parse_expiration,
     status_filters,
 )
+from gateway.auth.restrictions import NO_LIMITS, KeyLimits
+from gateway.auth.scopes import parse_scopes
 from gateway.auth.verifier import ApiKeyVerifier
 from gateway.clock import Clock
 from gateway.errors import InvalidInput, NotFound
@@ -55,8 +57,22 @@ class ApiKeys:
         self._verifier = verifier
         self._clock = clock
 
-    async def create(self, *, name: str, description: str, expiration: str, creator: str) -> str:
-        """Store a new key's record and return the key itself: the only time it is ever seen."""
+    async def create(
+        self,
+        *,
+        name: str,
+        description: str,
+        expiration: str,
+        creator: str,
+        scopes: Sequence[str] | None = None,
+        limits: KeyLimits = NO_LIMITS,
+    ) -> str:
+        """Store a new key's record and return the key itself: the only time it is ever seen.
+
+        ``scopes`` defaults to ``search`` and ``write`` (``gateway.auth.scopes``); ``limits`` (parsed by
+        ``gateway.auth.restrictions.parse_limits``) limit nothing by default.
+        """
+        granted = parse_scopes(scopes)
         check_text("name", name)
         check_text("description", description)
         now = self._clock.now()
@@ -75,6 +91,8 @@ class ApiKeys:
             expires=expires,
             creator=creator,
             now=now,
+            scopes=granted,
+            limits=limits,
         )
         await self._store.create(record)
         return key

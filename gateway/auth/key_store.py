@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import re
 import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from gateway.auth.restrictions import NO_LIMITS, KeyLimits, NetworkList, networks_of, rate_view
+from gateway.auth.scopes import DEFAULT_SCOPES, Scope, stored_scopes
 from gateway.ids import KEY_DIGEST
 
 API_KEYS_INDEX = "gateway-api-keys"
@@ -30,10 +31,6 @@ STATUSES = ("active", "expired", "revoked")
 RETRY_ON_CONFLICT = 3
 
 
-class InvalidExpiration(ValueError):
-    """An expiration that is malformed or not in the future."""
-
-
 def generate_key() -> str:
     return str(uuid.uuid4())
 
@@ -41,51 +38,6 @@ def generate_key() -> str:
 def key_digest(secret: bytes, key: str) -> str:
     # hmac.digest is the one-shot C implementation: several times cheaper than hmac.new(...).hexdigest().
     return hmac.digest(secret, key.strip().encode(), "sha256").hex()
-
-
-# The furthest a key's expiration may lie ahead: longer than any real use, and far inside what dates hold.
-MAX_EXPIRATION_YEARS = 100
-MAX_EXPIRATION = dt.timedelta(days=36_525)
-
-
-# What an expiration may look like (Python's fromisoformat alone also takes week dates like 2099-W01-1,
-# non-ASCII digits and more): a calendar date in either ISO form, or a date-time with an optional offset.
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}"
-_DATE_TIME = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
-)
-EXPIRATION_FORMAT = re.compile(f"{_DATE}|{_DATE_TIME}")
-
-
-def parse_expiration(value: str, now: dt.datetime) -> dt.datetime:
-    """When a key stops working (exclusive). A date, in either ISO-8601 form (``2027-01-02``, ``20270102``),
-    is valid through the end of that day, UTC; a date-time until that instant (UTC unless it has an offset).
-    """
-    text = value.strip()
-    try:
-        if not EXPIRATION_FORMAT.fullmatch(text):
-            raise ValueError(text)
-        expires = _end_of(text)
-    except ValueError as exc:
-        raise InvalidExpiration(
-            f"expiration {value!r} is not a date (YYYY-MM-DD) or an ISO-8601 date-time"
-        ) from exc
-    except OverflowError:  # the day after 9999-12-31, or an offset past it
-        expires = dt.datetime.max.replace(tzinfo=dt.UTC)
-    if expires <= now:
-        raise InvalidExpiration(f"expiration {value!r} is in the past")
-    if expires - now > MAX_EXPIRATION:
-        raise InvalidExpiration(f"expiration {value!r} is more than {MAX_EXPIRATION_YEARS} years ahead")
-    return expires
-
-
-def _end_of(text: str) -> dt.datetime:
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        parsed = dt.datetime.fromisoformat(text)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -104,6 +56,41 @@ class ApiKeyRecord:
     modified: str
     hint: str
     last_used: str | None = None
+    scopes: list[str] | None = None  # None: stored before scopes existed (see ``granted``)
+    # Restrictions (gateway.auth.restrictions); None is "no limit" (rate_limit: the deployment's default).
+    datasources: list[str] | None = None
+    allowed_networks: list[str] | None = None
+    rate_limit: str | None = None
+    rotated_from: str | None = None  # record id of the key this one replaced (rotateApiToken)
+    rotated_to: str | None = None  # record id of the key that replaced this one
+    last_used_address: str | None = None
+
+    @property
+    def networks(self) -> NetworkList | None:
+        """The allowed networks, parsed (once per distinct list), or None when every address may call."""
+        return None if self.allowed_networks is None else networks_of(tuple(self.allowed_networks))
+
+    @property
+    def limits(self) -> KeyLimits:
+        return KeyLimits(
+            datasources=None if self.datasources is None else tuple(self.datasources),
+            allowed_networks=None if self.allowed_networks is None else tuple(self.allowed_networks),
+            rate_limit=self.rate_limit,
+        )
+
+    @property
+    def limited(self) -> bool:
+        """Narrower than a key of the defaults: fewer scopes, or limited data sources or networks."""
+        return (
+            set(self.granted) < set(DEFAULT_SCOPES)
+            or self.datasources is not None
+            or (self.allowed_networks is not None)
+        )
+
+    @property
+    def granted(self) -> tuple[Scope, ...]:
+        """What the key may do: its scopes, or all of them for a record stored before scopes."""
+        return stored_scopes(self.scopes)
 
     def is_valid(self, now: dt.datetime) -> bool:
         return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
@@ -123,6 +110,10 @@ class ApiKeyRecord:
             "is_valid": self.is_valid(now),
             "creator": self.creator,
             "modifier": self.modifier,
+            "scopes": list(self.granted),
+            "datasources": self.datasources,
+            "allowedNetworks": self.allowed_networks,
+            "rateLimit": rate_view(self.rate_limit),
         }
 
     def list_view(self, now: dt.datetime) -> dict[str, Any]:
@@ -137,6 +128,9 @@ class ApiKeyRecord:
             "modified": self.modified,
             "expires_at": self.expires_at,
             "last_used": self.last_used,
+            "last_used_address": self.last_used_address,
+            "rotated_from": self.rotated_from,
+            "rotated_to": self.rotated_to,
         }
 
     def to_doc(self) -> dict[str, Any]:
@@ -158,6 +152,8 @@ def new_record(
     expires: dt.datetime,
     creator: str,
     now: dt.datetime,
+    scopes: tuple[Scope, ...] = DEFAULT_SCOPES,
+    limits: KeyLimits = NO_LIMITS,
 ) -> ApiKeyRecord:
     stamp = now.isoformat()
     return ApiKeyRecord(
@@ -174,6 +170,10 @@ def new_record(
         created=stamp,
         modified=stamp,
         hint=key[-4:],
+        scopes=list(scopes),
+        datasources=None if limits.datasources is None else list(limits.datasources),
+        allowed_networks=None if limits.allowed_networks is None else list(limits.allowed_networks),
+        rate_limit=limits.rate_limit,
     )
 
 

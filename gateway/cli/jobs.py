@@ -63,6 +63,11 @@ def _timestamp(_: click.Context, __: click.Parameter, value: str | None) -> dt.d
     callback=_timestamp,
     help="JDBC only: rows whose updated column is later than this ISO-8601 time (UTC unless it says).",
 )
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Write what the source holds, delete nothing (a full data source's run then needs no delete scope).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="CA bundle for the gateway.")
 @click.option(
@@ -94,6 +99,7 @@ def ingest_job(
     data_root: Path,
     action: str | None,
     since: dt.datetime | None,
+    incremental: bool,
     batch_size: int,
     ca_cert: str | None,
     insecure: bool,
@@ -107,9 +113,9 @@ def ingest_job(
     Finds the data source with the passthrough search, reads the files its entityTypes point to (or runs
     its queries) and pushes the rows through /api/ingest/* in batches, as one sync run holding the data
     source's lease. A full sync then deletes the data source's entities that left the source, unless the
-    read was incomplete or more than --max-bad-rows of the rows failed (a run with --since never
-    deletes). Exit status 2 when any row failed or a full sync deleted nothing for that reason, 1 on a
-    fatal error.
+    read was incomplete or more than --max-bad-rows of the rows failed (a run with --since or
+    --incremental never deletes; a full sync needs a key with the delete scope). Exit status 2 when any
+    row failed or a full sync deleted nothing for that reason, 1 on a fatal error.
     """
     verify: bool | str = False if insecure else (ca_cert or True)
     try:
@@ -124,7 +130,7 @@ def ingest_job(
                 action=Action(action) if action else None,
                 batch_size=batch_size,
                 progress=progress,
-                sync=SyncOptions(dry_run, max_bad_rows, force_delete),
+                sync=SyncOptions(dry_run, max_bad_rows, force_delete, incremental),
                 since=since,
             )
         )

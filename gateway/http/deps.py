@@ -13,6 +13,7 @@ from gateway.auth.tokens import INVALID_TOKEN
 from gateway.auth.users import User
 from gateway.errors import NotAuthenticated
 from gateway.http.observability import RequestRecorder
+from gateway.http.scopes import check_route
 from gateway.services import Services
 
 
@@ -63,7 +64,11 @@ AdminDep = Annotated[User, Depends(current_admin)]
 
 
 async def api_caller(request: Request, services: ServicesDep) -> Caller:
-    return await services.callers.authenticate(request.headers)
+    """The caller, once its key holds the scope the route needs (``gateway.http.scopes``)."""
+    address = request.client.host if request.client else None
+    caller = await services.callers.authenticate(request.headers, address)
+    check_route(caller, request.method, request.scope["route"].path)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(api_caller)]

@@ -53,7 +53,8 @@ async def serve_search(state: State, scope: Scope, receive: Receive, send: Send)
     started = time.perf_counter()
     extra: dict[str, str] | None = None
     try:
-        body = await search(state.services, _headers(scope), receive)
+        client = scope.get("client")
+        body = await search(state.services, _headers(scope), receive, client[0] if client else None)
         status = 200
     except Exception as exc:  # every failure becomes the same JSON error body as elsewhere
         status, error, extra = error_parts(exc)

@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from gateway.http.scopes import annotate
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable, machine-readable code, e.g. `invalid_request`.")
@@ -42,7 +44,8 @@ DESCRIPTIONS: Mapping[int, str] = {
 # The 401 and 403 of the routes API keys may call (CALLER_SECURITY).
 CALLER_ERRORS: Mapping[int, str] = {
     401: "Invalid API key or tenant",
-    403: "A bearer token whose user is not in the admin group",
+    403: "A key without the scope the route needs (`forbidden`, naming it), or a bearer token whose user "
+    "is not in the admin group",
 }
 
 
@@ -146,6 +149,7 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             # Validation failures are answered 400 by gateway.http.errors, never FastAPI's 422.
             operation["responses"].pop("422", None)
+    annotate(schema["paths"])
     for name in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(name, None)
     return schema

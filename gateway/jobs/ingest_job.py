@@ -38,7 +38,7 @@ from gateway.ingest.datasources import DataSource, InvalidDataSource, by_id, fir
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
-from gateway.jobs.sync_run import SyncRun, SyncRunError, error_text, verdict
+from gateway.jobs.sync_run import NO_DELETE_SCOPE, SyncRun, SyncRunError, error_text, verdict
 from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError
 from gateway.loading.sources import load_datasource
 
@@ -165,6 +165,7 @@ class SyncOptions:
     dry_run: bool = False
     max_bad_rows: float = 0.01
     force_delete: bool = False
+    incremental: bool = False  # upsert only: a full data source's run deletes nothing
 
 
 @dataclass
@@ -207,7 +208,8 @@ async def run_job(
             if not source.active:
                 raise JobError(f"data source {source.label} is not active")
             chosen = action or source.action
-            report = JobReport(source, full=source.full and chosen is Action.UPSERT and since is None)
+            full = source.full and chosen is Action.UPSERT and since is None and not sync.incremental
+            report = JobReport(source, full=full)
             read = functools.partial(
                 load_datasource,
                 datasource=source,
@@ -219,7 +221,10 @@ async def run_job(
             )
             if sync.dry_run:
                 return await _dry_run(client, report, read, sync)
-            run = await SyncRun.start(client, datasource_id)
+            run = await SyncRun.start(client, datasource_id, full=report.full)  # 403 without delete
+            if chosen is Action.DELETE and "delete" not in run.scopes:  # stop before reading anything
+                await run.abort("the API key lacks the delete scope")
+                raise JobError(NO_DELETE_SCOPE.format(what="the delete action"))
             sink = HttpSink(client, backoff, run=None if chosen is Action.DELETE else run.stamp)
             try:
                 async with run.renewing():

@@ -24,8 +24,24 @@ MIN_RENEW_INTERVAL = 1.0
 FINISH_TIMEOUT = 900.0  # the deletes of a large full sync take a while
 
 
+ALL_SCOPES = ("search", "write", "delete")  # what a gateway from before scopes lets every key do
+NO_DELETE_SCOPE = (
+    "the API key lacks the 'delete' scope, which {what} needs; nothing was read. Run it without deleting "
+    "(--incremental, or --since for a JDBC source), or use a key with the delete scope."
+)
+
+
 class SyncRunError(Exception):
     """The gateway refused a step of the run (another run holds the lease, a refused finish)."""
+
+
+def refused_scope(response: httpx.Response) -> str | None:
+    """The scope a 403 ``forbidden`` answer names, if it is one."""
+    try:
+        error = response.json().get("error", {})
+        return str(error["details"]["requiredScope"]) if error.get("code") == "forbidden" else None
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
 
 
 def error_text(response: httpx.Response) -> str:
@@ -68,10 +84,18 @@ class SyncRun:
         expires = dt.datetime.fromisoformat(str(lease["expires"]).replace("Z", "+00:00"))
         self.renew_every = max(MIN_RENEW_INTERVAL, (expires - started).total_seconds() / 3)
         self.renew_error: str | None = None
+        self.scopes: tuple[str, ...] = tuple(lease.get("scopes", ALL_SCOPES))  # what the key may do
 
     @classmethod
-    async def start(cls, client: httpx.AsyncClient, datasource_id: str) -> SyncRun:
-        response = await client.post(f"/api/ingest/sync/{quote(datasource_id, safe='')}/start")
+    async def start(cls, client: httpx.AsyncClient, datasource_id: str, *, full: bool = False) -> SyncRun:
+        """Take the lease. A ``full`` run is refused here, before anything is read, to a key without
+        ``delete`` (its finish deletes)."""
+        response = await client.post(
+            f"/api/ingest/sync/{quote(datasource_id, safe='')}/start",
+            json={"mode": "full" if full else "incremental"},
+        )
+        if response.status_code == 403 and refused_scope(response) == "delete":
+            raise SyncRunError(NO_DELETE_SCOPE.format(what="a full sync (it deletes what left the source)"))
         if response.status_code != 200:
             raise SyncRunError(f"cannot start a sync run: {error_text(response)}")
         return cls(client, datasource_id, response.json())

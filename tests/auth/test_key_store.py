@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from gateway.auth.credentials import Credentials, credentials_from_headers
-from gateway.auth.key_store import InvalidExpiration, generate_key, key_digest, parse_expiration
+from gateway.auth.expiration import InvalidExpiration, parse_expiration
+from gateway.auth.key_store import generate_key, key_digest
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 

@@ -59,7 +59,7 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("post", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 413, 503}),
     ("get", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 503}),
     ("post", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/start", CALLER, {200, 400, 401, 403, 404, 409, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/start", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
     ("post", "/api/ingest/sync/{datasourceId}/renew", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
     ("post", "/api/ingest/sync/{datasourceId}/finish", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
     ("post", "/api/ingest/sync/{datasourceId}/abort", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from gateway.loading.seed import SEED_DIR
-from tests.helpers import TEST_TENANT_ID, GatewayProcess, run_cli
+from tests.helpers import ALL_SCOPES, TEST_TENANT_ID, GatewayProcess, run_cli
 
 REFUSED = "00000000-0000-4000-8000-000000000000"
 
@@ -23,7 +23,7 @@ def _job_with(gateway: GatewayProcess, **keys: str) -> str:
 
 
 def test_the_job_reads_jas_api_key_first_then_ingest_api_key(gateway: GatewayProcess) -> None:
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     accepted, refused = "no data source with id no-such-id", "data-source search failed: 401"
     assert accepted in _job_with(gateway, JAS_API_KEY=key)
     assert accepted in _job_with(gateway, INGEST_API_KEY=key)

@@ -22,6 +22,7 @@ from gateway.settings import Settings
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    ALL_SCOPES,
     HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
@@ -105,7 +106,7 @@ def test_a_full_sync_deletes_what_left_the_source_after_seed_load(
     # The assignments file still lists GONE's rows: they go with the identity.
     cascaded = {k for k in before["assignments"] if k.startswith(GONE + ":")}
     assert cascaded and dropped_key in before["assignments"]
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
 
     code, out, err = _job(gateway, key, root, "--dry-run")
     assert code == 0, err
@@ -137,7 +138,7 @@ def test_a_failed_or_partial_read_deletes_nothing(
     lines = identities.read_text().splitlines()
     lines[3] = lines[4] = "usr-x,too,few"  # 2 bad rows of 99: more than 1 %
     identities.write_text("\n".join(lines) + "\n")
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
 
     code, _, err = _job(gateway, key, root)
     assert code == 2
@@ -159,7 +160,7 @@ def test_a_failed_or_partial_read_deletes_nothing(
 
 
 def test_concurrent_runs_are_refused(gateway: GatewayProcess, es: Elasticsearch, root: Path) -> None:
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     headers = {"X-API-KEY": key, "x-tenant-id": TEST_TENANT_ID}
     held = httpx.post(
         f"{gateway.url}/api/ingest/sync/{SHOWCASE}/start", headers=headers, timeout=HTTP_TIMEOUT
@@ -175,7 +176,7 @@ def test_an_incremental_sync_never_deletes(gateway: GatewayProcess, es: Elastics
     index = "autonomous-iam_common_datasources_latest"
     es.update(index=index, id=document_id(SHOWCASE), doc={"sync_type": "incremental"}, refresh=True)
     _remove_rows(_inputs(root) / "identities.csv", GONE + ",")
-    code, out, err = _job(gateway, gateway.create_api_key(), root)
+    code, out, err = _job(gateway, gateway.create_api_key(scopes=ALL_SCOPES), root)
     assert code == 0, err
     assert "identities: 0 created, 99 updated, 0 deleted" in out
     assert GONE in _keys(es, "identities")
@@ -188,7 +189,7 @@ def test_the_dry_run_check_covers_every_key_range(
     every = sorted(_keys(es, "identities"))
     missing = [every[0], every[41], every[42], every[-1]]
     read = [{"usr_id": k} for k in every if k not in missing] + [{"usr_id": "usr-new"}]
-    headers = {"X-API-KEY": gateway.create_api_key(), "x-tenant-id": TEST_TENANT_ID}
+    headers = {"X-API-KEY": gateway.create_api_key(scopes=ALL_SCOPES), "x-tenant-id": TEST_TENANT_ID}
 
     async def run() -> WouldDelete:
         sink = KeySink(tmp_path)

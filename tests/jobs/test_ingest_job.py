@@ -22,6 +22,7 @@ from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    ALL_SCOPES,
     HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
@@ -52,7 +53,7 @@ def _count(es: Elasticsearch, entity: str) -> int:
 
 
 def test_job_ingests_the_showcase_data_source(gateway: GatewayProcess, es: Elasticsearch) -> None:
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     code, out, err = _job(gateway, key, SHOWCASE, SEED_DIR, "--batch-size", "50")
     assert code == 0, err
     assert "data source Showcase-CSV-DS" in out
@@ -70,6 +71,23 @@ def test_job_ingests_the_showcase_data_source(gateway: GatewayProcess, es: Elast
     assert code == 0 and _count(es, "identities") == 100
 
 
+def test_a_key_without_delete_stops_a_full_sync_before_reading(
+    gateway: GatewayProcess, es: Elasticsearch, tmp_path: Path
+) -> None:
+    key = gateway.create_api_key()  # the default scopes: search and write
+    # An empty data root: a job that read anything would fail on the missing files instead.
+    for extra in ((), ("--action", "delete")):
+        code, out, err = _job(gateway, key, SHOWCASE, tmp_path, *extra)
+        assert code == 1, (extra, out, err)
+        assert "lacks the 'delete' scope" in err and "nothing was read" in err, extra
+        assert "--incremental" in err and "a key with the delete scope" in err
+        assert "loaded" not in out and "could not read" not in err
+    assert _count(es, "identities") == 0
+    code, out, err = _job(gateway, key, SHOWCASE, SEED_DIR, "--incremental")  # no lease was left behind
+    assert code == 0, err
+    assert "identities: 100 loaded" in out and _count(es, "identities") == 100
+
+
 def test_job_reports_bad_rows_by_file_and_line(
     gateway: GatewayProcess, es: Elasticsearch, tmp_path: Path
 ) -> None:
@@ -80,7 +98,7 @@ def test_job_reports_bad_rows_by_file_and_line(
     lines[3] = "," + lines[3].split(",", 1)[1]  # line 4: blank usr_id
     lines[7] = "usr-x,too,few"  # line 8
     identities.write_text("\n".join(lines) + "\n")
-    code, out, err = _job(gateway, gateway.create_api_key(), SHOWCASE, root)
+    code, out, err = _job(gateway, gateway.create_api_key(scopes=ALL_SCOPES), SHOWCASE, root)
     assert code == 2
     assert "identities: 98 loaded" in out and "2 failed" in out
     assert f"{identities}:4: invalid_item: usr_id must not be blank" in err
@@ -91,7 +109,7 @@ def test_job_reports_bad_rows_by_file_and_line(
 def test_job_fails_clearly_without_a_valid_key_or_data_source(gateway: GatewayProcess) -> None:
     code, _, err = _job(gateway, "00000000-0000-4000-8000-000000000000", SHOWCASE, SEED_DIR)
     assert code == 1 and "data-source search failed: 401" in err
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     code, _, err = _job(gateway, key, "no-such-id", SEED_DIR)
     assert code == 1 and "no data source with id no-such-id" in err
     code, _, err = _job(gateway, key, RETIRED, SEED_DIR)
@@ -114,7 +132,7 @@ def test_a_data_source_document_no_reader_can_use_stops_the_job_with_what_is_wro
         "connectionSettings": {"csv": {}},
     }
     es.index(index=DATASOURCES_INDEX, id=document_id("bad-doc"), document=document, refresh=True)
-    code, _, err = _job(gateway, gateway.create_api_key(), "bad-doc", SEED_DIR)
+    code, _, err = _job(gateway, gateway.create_api_key(scopes=ALL_SCOPES), "bad-doc", SEED_DIR)
     assert code == 1 and f"data source bad-doc: entityTypes: {path} must map to an object" in err
     assert _count(es, "identities") == 0
 
@@ -152,7 +170,7 @@ def _with_sink(
 ) -> tuple[Any, list[int]]:
     """Run ``work`` with an HttpSink on ``gateway``; also the status of every ingest answer, in order."""
     statuses: list[int] = []
-    headers = {"x-tenant-id": TEST_TENANT_ID, "X-API-KEY": gateway.create_api_key()}
+    headers = {"x-tenant-id": TEST_TENANT_ID, "X-API-KEY": gateway.create_api_key(scopes=ALL_SCOPES)}
 
     async def seen(response: httpx.Response) -> None:
         if response.request.url.path.startswith("/api/ingest/"):

@@ -26,6 +26,7 @@ from gateway.loading.seed import SEED_DIR
 from tests.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    ALL_SCOPES,
     TEST_TENANT_ID,
     GatewayProcess,
     eventually,
@@ -70,7 +71,7 @@ def test_seed_load_builds_the_sqlite_database_and_the_jdbc_data_source_loads_the
     assert seeded.returncode == 0, seeded.stderr
     assert f"showcase database: 464 loaded from {root / 'data' / 'showcase.sqlite'}" in seeded.stdout
 
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     code, out, err = _job(gateway, key, SHOWCASE_JDBC, root, "--batch-size", "50")
     assert code == 0, err
     assert "data source Showcase-JDBC-DS" in out
@@ -160,7 +161,7 @@ def test_postgresql_rows_load_through_the_gateway_and_the_password_stays_secret(
     gateway: GatewayProcess, es: Elasticsearch, hr: HrDatabase, tmp_path: Path
 ) -> None:
     hr.index_datasource(es, "hr-env", PEOPLE, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     code, out, err = _job(gateway, key, "hr-env", tmp_path, JDBC_PASSWORD_HR_TEST=hr.password)
     assert code == 2, err  # two bad rows, the rest written
     assert "identities: 3 loaded from jdbc:identities, 2 failed" in out
@@ -200,7 +201,7 @@ def test_since_is_refused_when_a_query_has_no_updated_column(
 ) -> None:
     query = "SELECT employee_number AS usr_id, full_name AS usr_name FROM people WHERE employee_number <> ''"
     hr.index_datasource(es, "hr-no-updated", query, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
-    key = gateway.create_api_key()
+    key = gateway.create_api_key(scopes=ALL_SCOPES)
     code, _, err = _job(
         gateway, key, "hr-no-updated", tmp_path, "--since", "2026-01-01", JDBC_PASSWORD_HR_TEST=hr.password
     )
@@ -223,7 +224,11 @@ def test_a_query_cannot_append_statements_of_its_own(
     )
     hr.index_datasource(es, "hr-escape", escape, user=hr.user, passwordEnv="JDBC_PASSWORD_HR_TEST")
     code, out, err = _job(
-        gateway, gateway.create_api_key(), "hr-escape", tmp_path, JDBC_PASSWORD_HR_TEST=hr.password
+        gateway,
+        gateway.create_api_key(scopes=ALL_SCOPES),
+        "hr-escape",
+        tmp_path,
+        JDBC_PASSWORD_HR_TEST=hr.password,
     )
     assert code == 2, out + err
     assert "jdbc:identities:0: query failed" in err and "multiple commands" in err
@@ -242,13 +247,13 @@ def test_definitions_carrying_credentials_are_refused_before_anything_is_read(
         "connectionSettings": {"jdbc": {"url": url}},
     }
     es.index(index=DATASOURCES_INDEX, id=document_id("hr-inline"), document=document, refresh=True)
-    code, out, err = _job(gateway, gateway.create_api_key(), "hr-inline", tmp_path)
+    code, out, err = _job(gateway, gateway.create_api_key(scopes=ALL_SCOPES), "hr-inline", tmp_path)
     assert code == 1 and "the URL carries a password: use passwordEnv or passwordFile instead" in err
     assert hr.password not in out + err
     assert _count(es, "identities") == 0
 
     hr.index_datasource(es, "hr-key", PEOPLE, user=hr.user, passwordEnv="INGEST_API_KEY")
-    code, _, err = _job(gateway, gateway.create_api_key(), "hr-key", tmp_path)
+    code, _, err = _job(gateway, gateway.create_api_key(scopes=ALL_SCOPES), "hr-key", tmp_path)
     assert code == 1 and "passwordEnv must name a variable JDBC_PASSWORD_<name>, not INGEST_API_KEY" in err
 
 
@@ -287,7 +292,7 @@ def test_the_job_renews_its_lease_while_it_waits_for_its_source(
         gateway.wait_ready()
         env = dict(
             os.environ,
-            INGEST_API_KEY=gateway.create_api_key(),
+            INGEST_API_KEY=gateway.create_api_key(scopes=ALL_SCOPES),
             TENANT_ID=TEST_TENANT_ID,
             GATEWAY_DATA_ROOT=str(tmp_path),
             JDBC_PASSWORD_HR_TEST=hr.password,

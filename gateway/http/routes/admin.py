@@ -9,6 +9,16 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.auth.key_lifecycle import MAX_WINDOW
+from gateway.auth.restrictions import (
+    MAX_DATASOURCES,
+    MAX_NETWORKS,
+    MAX_RATE_REQUESTS,
+    MAX_RATE_SECONDS,
+    KeyLimits,
+    RateLimit,
+    parse_limits,
+)
+from gateway.auth.scopes import SCOPES, WHAT_EACH_ALLOWS, Scope
 from gateway.errors import InvalidInput
 from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import AdminDep, ServicesDep
@@ -42,7 +52,50 @@ def _one_of(given: str, other: str) -> dict[str, Any]:
     return {"required": [given], "properties": {given: {"type": "string"}, other: {"type": "null"}}}
 
 
-class CreateApiTokenRequest(BaseModel):
+class RateLimitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(ge=1, le=MAX_RATE_REQUESTS, examples=[600])
+    perSeconds: int = Field(ge=1, le=MAX_RATE_SECONDS, examples=[60])
+
+
+class Restrictions(BaseModel):
+    """What a key is limited to beyond its scopes (docs/api-keys.md); absent or null limits nothing."""
+
+    datasources: list[Annotated[str, StringConstraints(max_length=256)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_DATASOURCES,
+        description="Data-source ids: the key's searches see only their documents, its reads list only "
+        "them, and it writes only within sync runs of them. Absent or null: every data source.",
+        examples=[["ds-hr-nightly"]],
+    )
+    allowedNetworks: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_NETWORKS,
+        description="CIDRs (IPv4 or IPv6) the caller's address must be in, as resolved through "
+        "GATEWAY_TRUSTED_PROXIES; anything else is 403. Absent or null: every address.",
+        examples=[["10.20.0.0/16", "2001:db8::/32"]],
+    )
+    rateLimit: RateLimitBody | Literal[False] | None = Field(
+        None,
+        description="At most `requests` per `perSeconds` seconds, per replica (429 with Retry-After, "
+        "RateLimit-Policy and RateLimit over it); false: no limit; absent or null: the deployment's "
+        "default (GATEWAY_KEY_RATE_LIMIT).",
+        examples=[{"requests": 600, "perSeconds": 60}],
+    )
+
+    def limits(self) -> KeyLimits:
+        rate = self.rateLimit
+        return parse_limits(
+            self.datasources,
+            self.allowedNetworks,
+            RateLimit(rate.requests, rate.perSeconds) if isinstance(rate, RateLimitBody) else rate,
+        )
+
+
+class CreateApiTokenRequest(Restrictions):
     model_config = ConfigDict(extra="forbid")
 
     name: Name = Field(
@@ -57,6 +110,15 @@ class CreateApiTokenRequest(BaseModel):
         "(UTC without an offset); in the future, at most 100 years ahead.",
         examples=["2027-01-02", "2027-01-02T12:00:00Z"],
         json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
+    )
+    scopes: list[Scope] | None = Field(
+        None,
+        min_length=1,
+        max_length=len(SCOPES),
+        description="What the key may do (docs/api-keys.md, Scopes): "
+        + "; ".join(f"`{scope}`: {text}" for scope, text in WHAT_EACH_ALLOWS.items())
+        + ". Default: `search` and `write`.",
+        examples=[["search", "write"]],
     )
 
 
@@ -87,7 +149,12 @@ class KeyReference(BaseModel):
 async def create_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
     body = await read_model(request, CreateApiTokenRequest)
     key = await services.keys.create(
-        name=body.name, description=body.description, expiration=body.expiration, creator=admin.username
+        name=body.name,
+        description=body.description,
+        expiration=body.expiration,
+        creator=admin.username,
+        scopes=body.scopes,
+        limits=body.limits(),
     )
     return {"token": key}
 

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from gateway.auth.callers import Caller
 from gateway.http.bodies import SMALL_BODY_BYTES, read_json
 from gateway.http.deps import CallerDep, RecorderDep, ServicesDep
 from gateway.http.observability import RequestRecorder
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.http.scopes import require_delete
 from gateway.ingest import entities
 from gateway.ingest.catalog import (
     COMMA_SEPARATED,
@@ -168,11 +170,13 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:  # the OpenAPI text of POS
 
 
 async def _ingest(
-    kind: EntityKind, request: Request, services: Services, recorder: RequestRecorder
+    kind: EntityKind, request: Request, caller: Caller, services: Services, recorder: RequestRecorder
 ) -> Response:
     limit, max_items = services.settings.ingest_max_body_bytes, services.settings.ingest_max_items
     payload = await read_json(request, limit, max_values=max_items * JSON_VALUES_PER_ITEM)
     action, items = parse_batch(kind, payload, max_items)
+    if action is Action.DELETE:  # before anything is written or checked
+        require_delete(caller, "the ingest delete action")
     run = parse_run(payload)
     if run is not None:
         await services.sync.check_write(run)
@@ -183,32 +187,17 @@ async def _ingest(
     return JSONResponse(report.as_json(), status_code=207 if report.failures else 200)
 
 
-@router.post("/applications", **_write_route(APPLICATIONS))
-async def ingest_applications(
-    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
-) -> Response:
-    return await _ingest(APPLICATIONS, request, services, recorder)
+def _add_write_route(kind: EntityKind) -> None:
+    async def endpoint(
+        request: Request, caller: CallerDep, services: ServicesDep, recorder: RecorderDep
+    ) -> Response:
+        return await _ingest(kind, request, caller, services, recorder)
+
+    router.post(f"/{kind.name}", name=f"ingest_{kind.name}", **_write_route(kind))(endpoint)
 
 
-@router.post("/entitlements", **_write_route(ENTITLEMENTS))
-async def ingest_entitlements(
-    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
-) -> Response:
-    return await _ingest(ENTITLEMENTS, request, services, recorder)
-
-
-@router.post("/identities", **_write_route(IDENTITIES))
-async def ingest_identities(
-    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
-) -> Response:
-    return await _ingest(IDENTITIES, request, services, recorder)
-
-
-@router.post("/assignments", **_write_route(ASSIGNMENTS))
-async def ingest_assignments(
-    request: Request, _: CallerDep, services: ServicesDep, recorder: RecorderDep
-) -> Response:
-    return await _ingest(ASSIGNMENTS, request, services, recorder)
+for _kind in (APPLICATIONS, ENTITLEMENTS, IDENTITIES, ASSIGNMENTS):
+    _add_write_route(_kind)
 
 
 # --- data-source and mapping reads ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from starlette.types import Receive
 from gateway.http.bodies import read_body
 from gateway.http.deps import ServicesDep
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.http.scopes import check_route
 from gateway.http.search_schema import REQUEST_SCHEMA
 from gateway.search import MAX_BODY_BYTES, search_datasources
 from gateway.services import Services
@@ -32,8 +33,11 @@ REQUEST_EXAMPLE = {
 }
 
 
+SEARCH_PATH = "/jas/datasource/search"
+
+
 @router.post(
-    "/jas/datasource/search",
+    SEARCH_PATH,
     summary="Search data sources with an Elasticsearch body; Elasticsearch's response is returned as is",
     description=(
         "`query` holds an Elasticsearch search body. It runs on the data-source index only, and only if "
@@ -59,14 +63,18 @@ REQUEST_EXAMPLE = {
 )
 async def datasource_search(request: Request, services: ServicesDep) -> Response:
     # In a running gateway ``gateway.http.fastpath`` answers this path first, with the same ``search``.
-    return Response(await search(services, request.headers, request.receive), media_type="application/json")
+    address = request.client.host if request.client else None
+    body = await search(services, request.headers, request.receive, address)
+    return Response(body, media_type="application/json")
 
 
-async def search(services: Services, headers: Mapping[str, str], receive: Receive) -> bytes:
+async def search(
+    services: Services, headers: Mapping[str, str], receive: Receive, address: str | None = None
+) -> bytes:
     """The passthrough search, for the route and the fast path alike: caller, body, guard, Elasticsearch.
 
     ``headers`` are lower-case names; the answer is Elasticsearch's response bytes, untouched.
     """
-    await services.callers.authenticate(headers)
+    check_route(await services.callers.authenticate(headers, address), "POST", SEARCH_PATH)
     raw = await read_body(receive, headers.get("content-length"), MAX_BODY_BYTES)
     return await search_datasources(services.passthrough, services.settings.datasource_index, raw)

@@ -15,9 +15,11 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gateway.auth.callers import Caller
-from gateway.http.bodies import SMALL_BODY_BYTES, read_model
+from gateway.auth.scopes import Scope
+from gateway.http.bodies import SMALL_BODY_BYTES, read_json, read_model, validate_body
 from gateway.http.deps import CallerDep, ServicesDep
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.http.scopes import require_delete
 from gateway.ids import DATASOURCE_ID
 from gateway.ingest.entities import ENTITY_KINDS
 
@@ -37,13 +39,25 @@ DatasourceId = Annotated[
 ]
 
 
+Mode = Literal["full", "incremental"]
+
+
+class StartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Mode = Field(
+        "incremental",
+        description="How the run will end: `full` needs the `delete` scope, so a key without it is "
+        "refused here (403), before the job reads anything.",
+    )
+
+
 class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     runId: Id
 
 
 class FinishBody(RunBody):
-    mode: Literal["full", "incremental"] = Field(
+    mode: Mode = Field(
         description="`full` deletes what left the source (of the `complete` types); "
         "`incremental` never deletes."
     )
@@ -80,6 +94,10 @@ class LeaseOut(BaseModel):
     expires: str
 
 
+class StartOut(LeaseOut):
+    scopes: list[Scope] = Field(description="The scopes of the caller's key: what this run may do.")
+
+
 class Counts(BaseModel):
     created: int
     updated: int
@@ -88,7 +106,7 @@ class Counts(BaseModel):
 
 class FinishOut(BaseModel):
     runId: str
-    mode: Literal["full", "incremental"]
+    mode: Mode
     entities: dict[str, Counts]
 
 
@@ -109,6 +127,7 @@ def _doc(
     *,
     conflict: str | None = None,
     body_limit: str = too_large(SMALL_BODY_BYTES),
+    required: bool = True,
 ) -> dict[str, Any]:
     """The route's OpenAPI entries; ``conflict`` describes its 409, ``body_limit`` its 413."""
     texts = {**CALLER_ERRORS, 400: "Malformed body or data-source id", 404: "No such data source"}
@@ -118,7 +137,7 @@ def _doc(
         texts[409] = conflict
     extra: dict[str, Any] = secured(CALLER_SECURITY)
     if body is not None:
-        extra.update(request_body(body))
+        extra.update(request_body(body, required=required))
         statuses.append(413)
         texts[413] = body_limit
     return {
@@ -140,16 +159,24 @@ NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or t
     "/{datasourceId}/start",
     **_doc(
         "Start a sync run of a data source",
-        "Takes the data source's lease for `GATEWAY_SYNC_LEASE_SECONDS` and answers the new run's `runId`; "
-        "no body. Writes that carry `datasourceId` and this `syncRun` are accepted while the run holds "
-        "the lease. 409 while another run of the data source holds a live lease (a lease that expired "
+        "Takes the data source's lease for `GATEWAY_SYNC_LEASE_SECONDS` and answers the new run's `runId` "
+        "and the key's `scopes`; the body (optional) says how the run will end. Writes that carry "
+        "`datasourceId` and this `syncRun` are accepted while the run holds the lease. "
+        "409 while another run of the data source holds a live lease (a lease that expired "
         "is taken over), or when the data source is not active.",
+        StartBody,
         conflict="Another run of the data source is in progress, or the data source is not active",
+        required=False,
     ),
 )
-async def start(datasource_id: DatasourceId, caller: CallerDep, services: ServicesDep) -> LeaseOut:
+async def start(
+    datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
+) -> StartOut:
+    raw = await read_json(request, SMALL_BODY_BYTES, optional=True)
+    if validate_body(StartBody, {} if raw is None else raw).mode == "full":
+        require_delete(caller, "a full sync run (its finish deletes what left the source)")
     lease = await services.sync.start(datasource_id, _holder(caller))
-    return LeaseOut(**lease.as_json())
+    return StartOut(**lease.as_json(), scopes=list(caller.scopes))
 
 
 @router.post(
@@ -187,6 +214,8 @@ async def finish(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> FinishOut:
     body = await read_model(request, FinishBody)
+    if body.mode == "full":
+        require_delete(caller, "finishing a full sync run (its deletes)")
     counts = await services.sync.finish(
         datasource_id,
         body.runId,

@@ -54,7 +54,61 @@ def test_verify_shows_the_original_fields(client: TestClient, token: str) -> Non
         "is_valid": True,
         "creator": ADMIN_USER,
         "modifier": ADMIN_USER,
+        # ours (SPEC §10), after the original's fields
+        "scopes": ["search", "write"],
+        "datasources": None,
+        "allowedNetworks": None,
+        "rateLimit": None,
     }
+
+
+def test_a_key_keeps_the_restrictions_it_was_created_with(client: TestClient, token: str) -> None:
+    key = create_key(
+        client,
+        token,
+        scopes=["search"],
+        datasources=["ds-b", "ds-a", "ds-b"],
+        allowedNetworks=["10.1.0.0/16", "2001:DB8::/32"],
+        rateLimit={"requests": 5, "perSeconds": 60},
+    )
+    body = client.get(f"/api/admin/verifyApiToken/{key}", headers=bearer(token)).json()
+    assert body["scopes"] == ["search"]
+    assert body["datasources"] == ["ds-a", "ds-b"]
+    assert body["allowedNetworks"] == ["10.1.0.0/16", "2001:db8::/32"]
+    assert body["rateLimit"] == {"requests": 5, "perSeconds": 60}
+    off = create_key(client, token, rateLimit=False)
+    assert client.get(f"/api/admin/verifyApiToken/{off}", headers=bearer(token)).json()["rateLimit"] is False
+    listed = client.get("/api/admin/getTokens", headers=bearer(token)).json()
+    assert {entry["hint"]: entry["allowedNetworks"] for entry in listed}[key[-4:]] == [
+        "10.1.0.0/16",
+        "2001:db8::/32",
+    ]
+
+
+@pytest.mark.parametrize(
+    "restriction",
+    [
+        {"datasources": []},
+        {"datasources": [".."]},
+        {"datasources": ["a b"]},
+        {"allowedNetworks": []},
+        {"allowedNetworks": ["10.0.0.1/8"]},
+        {"allowedNetworks": ["localhost"]},
+        {"allowedNetworks": ["10.0.0.0/8,11.0.0.0/8"]},
+        {"rateLimit": {"requests": 0, "perSeconds": 60}},
+        {"rateLimit": {"requests": 5}},
+        {"rateLimit": {"requests": 5, "perSeconds": 60, "burst": 9}},
+        {"rateLimit": True},
+        {"rateLimit": "5/60"},
+    ],
+)
+def test_restrictions_outside_their_forms_are_refused(
+    client: TestClient, token: str, restriction: dict[str, Any]
+) -> None:
+    body = {"name": "k", "expiration": "2099-01-02", **restriction}
+    response = client.post(CREATE, json=body, headers=bearer(token))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] in ("bad_request", "invalid_request", "invalid_id")
 
 
 @pytest.mark.parametrize(

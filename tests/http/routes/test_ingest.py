@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.ingest.entities import ENTITY_KINDS, FIELD_NAME_RULE, document_id
 from gateway.settings import Settings
-from tests.helpers import OTHER_TENANT_ID, TEST_TENANT_ID, create_key, login
+from tests.helpers import ALL_SCOPES, OTHER_TENANT_ID, TEST_TENANT_ID, create_key, login
 
 IDENTITIES = "autonomous-iam_autoid_base_identities_latest"
 REFUSED_NAME = f"is refused: {FIELD_NAME_RULE}"
@@ -28,7 +28,7 @@ SAMPLES: dict[str, dict[str, str]] = {
 
 @pytest.fixture
 def key(client: TestClient) -> str:
-    return create_key(client, login(client))
+    return create_key(client, login(client), scopes=ALL_SCOPES)
 
 
 def ingest(client: TestClient, key: str, entity: str, action: str, items: Any, **extra: Any) -> Any:

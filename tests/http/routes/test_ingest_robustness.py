@@ -15,7 +15,7 @@ from gateway.app import create_app
 from gateway.embedded import node as embedded
 from gateway.errors import Unavailable
 from gateway.ingest.entities import ENTITY_KINDS
-from tests.helpers import create_key, login, make_settings
+from tests.helpers import ALL_SCOPES, create_key, login, make_settings
 
 ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, 10**30, "", " ", "x" * 2000, [], {}, [[]], {"a": {"b": {}}},
                          "\u0000", "é✓\U0001f600", "../../etc", {"$ne": 1}, ["usr_id"]]  # fmt: skip
@@ -39,7 +39,7 @@ def _random_body(rng: random.Random, list_key: str) -> Any:
 
 @pytest.fixture
 def key(client: TestClient) -> str:
-    return create_key(client, login(client))
+    return create_key(client, login(client), scopes=ALL_SCOPES)
 
 
 def test_hostile_bodies_never_cause_a_server_error(client: TestClient, key: str) -> None:
@@ -71,7 +71,7 @@ def test_ingest_and_reads_are_503_while_elasticsearch_is_down(
     settings = make_settings(es_url=own_node.url, es_request_timeout=5, state_dir=tmp_path / "state")
     body = {"action": "upsert", "identities": [{"usr_id": "u1"}]}
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        key = create_key(client, login(client))
+        key = create_key(client, login(client), scopes=ALL_SCOPES)
         headers = {"X-API-KEY": key}
         assert client.post("/api/ingest/identities", json=body, headers=headers).json() == {"message": "ok"}
         embedded.stop(own_node)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from gateway.ingest.entities import ENTITY_KINDS, MAX_ID_LENGTH
 from gateway.loading.seed import DATASOURCES_FILE, load_datasources
 from gateway.settings import Settings
-from tests.helpers import TEST_TENANT_ID, ManualClock, create_key, login, with_es
+from tests.helpers import ALL_SCOPES, TEST_TENANT_ID, ManualClock, create_key, login, with_es
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"
 HR_INCREMENTAL = "5b0f6a1e-2c7d-4c55-9a0e-8f3d1c2b4a61"
@@ -25,7 +25,7 @@ def key(client: TestClient, settings: Settings) -> str:
         settings,
         lambda es: load_datasources(es, DATASOURCES_FILE, settings.datasource_index, settings.tenant_name),
     )
-    return create_key(client, login(client))
+    return create_key(client, login(client), scopes=ALL_SCOPES)
 
 
 def _headers(key: str) -> dict[str, str]:
