@@ -97,10 +97,15 @@ def fuzziness_refused(params: Any) -> str | None:
     return FUZZY_REASON if _fuzzy(params) and params.get("fuzzy_rewrite") not in SAFE_REWRITES else None
 
 
+QUERY_STRING_FUZZY_REASON = (
+    "fuzzy matching (~) picks its terms among every data source's terms (its fuzzy_rewrite does not apply); "
+    'use a match query with "fuzziness" and "fuzzy_rewrite": "constant_score"'
+)
+
+
 def query_string_refused(params: Any) -> str | None:
-    fuzzy = isinstance(params, dict) and fuzzy_text(params.get("query"))
-    if fuzzy and params.get("fuzzy_rewrite") not in SAFE_REWRITES:
-        return FUZZY_REASON
+    if isinstance(params, dict) and fuzzy_text(params.get("query")):
+        return QUERY_STRING_FUZZY_REASON
     return fuzziness_refused(params)
 
 

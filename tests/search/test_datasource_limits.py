@@ -244,3 +244,29 @@ def test_no_accepted_body_answers_a_limited_key_with_anything_of_another_data_so
         answer = _search(client, limited, attempt)
         assert answer.status_code in (200, 400), (attempt, answer.text)
         assert_nothing_of_theirs(answer)
+
+
+def test_top_terms_expansions_tell_whether_another_document_holds_a_term(es: Elasticsearch) -> None:
+    """Why fuzzy matching without a constant_score rewrite and phrase prefixes are refused: scoped to our
+    document, they still match it or not depending on a term only another data source's document holds."""
+    index = "autonomous-iam_probe"
+    mappings = {"properties": {"t": {"type": "text"}, "ds": {"type": "keyword"}}}
+    # One shard, as a small data-source index may well be: expansions are picked per shard.
+    es.indices.create(index=index, mappings=mappings, settings={"number_of_shards": 1})
+    es.index(index=index, id="ours", document={"t": "secret1", "ds": OURS})
+    es.index(index=index, id="theirs", document={"t": "secret0", "ds": THEIRS[0]})
+    es.indices.refresh(index=index)
+    es.indices.forcemerge(index=index, max_num_segments=1)  # a prefix expands segment by segment
+    es.indices.refresh(index=index)
+
+    def matches_ours(query: dict[str, Any]) -> bool:
+        scoped = {"bool": {"filter": [{"term": {"ds": OURS}}, query]}}
+        return bool(es.search(index=index, query=scoped)["hits"]["total"]["value"])
+
+    fuzzy = {"value": "secret2", "fuzziness": 1, "max_expansions": 1}
+    assert not matches_ours({"fuzzy": {"t": fuzzy}})  # "secret0" of theirs took the one expansion
+    assert matches_ours({"fuzzy": {"t": {**fuzzy, "rewrite": "constant_score"}}})
+    qs = {"query": "secret2~1", "fuzzy_max_expansions": 1}
+    assert not matches_ours({"query_string": {**qs, "fuzzy_rewrite": "constant_score"}})
+    assert not matches_ours({"match_phrase_prefix": {"t": {"query": "secret", "max_expansions": 1}}})
+    es.indices.delete(index=index)

@@ -83,6 +83,10 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "match_phrase_prefix": ({"query": {"match_phrase_prefix": {"name": "x"}}}, "query.match_phrase_prefix"),
     "query_string fuzzy": ({"query": {"query_string": {"query": "a~2"}}}, "query.query_string"),
+    "query_string fuzzy with a rewrite (which it ignores)": (
+        {"query": {"query_string": {"query": "a~", "fuzzy_rewrite": "constant_score"}}},
+        "query.query_string",
+    ),
     "simple_query_string fuzzy": (
         {"query": {"simple_query_string": {"query": "a~", "flags": "FUZZY|AND"}}},
         "query.simple_query_string",
@@ -120,9 +124,6 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "fuzziness 0": {"match": {"name": {"query": "x", "fuzziness": 0}}},
     "a phrase's slop": {"query_string": {"query": '"a b"~2'}},
     "an escaped tilde": {"query_string": {"query": "a\\~"}},
-    "query_string fuzzy with a constant_score rewrite": {
-        "query_string": {"query": "a~", "fuzzy_rewrite": "constant_score_blended"}
-    },
     "simple_query_string without FUZZY": {"simple_query_string": {"query": "a~", "flags": "AND|PREFIX"}},
     "simple_query_string flags as a number": {"simple_query_string": {"query": "a~", "flags": 8}},
     "prefix with the default rewrite": {"prefix": {"name": "ab"}},
