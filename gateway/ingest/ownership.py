@@ -125,6 +125,23 @@ class OwnershipCheck:
         return None if existing.datasource in self.datasources else NOT_OURS
 
 
+Valid = tuple[int, dict[str, str], Any]  # an item's position, its ids and the item
+
+
+def rounds(kind: EntityKind, valid: Sequence[Valid]) -> list[list[Valid]]:
+    """The items in rounds that each name an entity once (its n-th mention goes in round n), in order."""
+    split: list[list[Valid]] = []
+    seen: dict[str, int] = {}
+    for entry in valid:
+        key = entity_id(kind, entry[1])
+        round_ = seen.get(key, 0)
+        seen[key] = round_ + 1
+        if round_ == len(split):
+            split.append([])
+        split[round_].append(entry)
+    return split or [[]]
+
+
 def condition(existing: Stored) -> dict[str, Any]:
     """What a bulk operation carries to apply only to the version that was read."""
     return {"if_seq_no": existing.seq_no, "if_primary_term": existing.primary_term}

@@ -31,7 +31,7 @@ from elasticsearch import AsyncElasticsearch
 from gateway.errors import InvalidInput, TooLarge
 from gateway.es.bulk import BulkOp, BulkOutcome, BulkPolicy, bulk_write
 from gateway.ingest.entities import EntityKind, InvalidItem, entity_id, entity_metadata, item_ids, primary_key
-from gateway.ingest.ownership import OwnershipCheck, condition
+from gateway.ingest.ownership import OwnershipCheck, condition, rounds
 
 
 class Action(enum.StrEnum):
@@ -238,7 +238,8 @@ class Ingestor:
         """Write what is valid, stamped with ``run`` when given; report every item not written, in order.
 
         ``datasources``: the caller's key is limited to them, so only their entities are written
-        (``gateway.ingest.ownership``; the others are reported 403).
+        (``gateway.ingest.ownership``; the others are reported 403). Each write is then conditional on the
+        entity's version as read, so an entity named twice is written in two rounds, each read afresh.
         """
         now = utc_now()
         report = IngestReport(received=len(items))
@@ -248,6 +249,21 @@ class Ingestor:
                 valid.append((position, item_ids(kind, item), item))
             except InvalidItem as exc:
                 report.failures.append(ItemFailure(position, None, 400, "invalid_item", str(exc)))
+        for batch in [valid] if datasources is None else rounds(kind, valid):
+            await self._write(kind, action, batch, now, run, datasources, report)
+        report.failures.sort(key=lambda f: f.item)
+        return report
+
+    async def _write(
+        self,
+        kind: EntityKind,
+        action: Action,
+        valid: list[tuple[int, dict[str, str], Any]],
+        now: str,
+        run: RunStamp | None,
+        datasources: Sequence[str] | None,
+        report: IngestReport,
+    ) -> None:
         owners = None
         if datasources is not None:
             batch = [ids for _, ids, _ in valid]
@@ -270,5 +286,3 @@ class Ingestor:
             for (position, ids), outcome in zip(sent, outcomes, strict=True):
                 if not outcome.ok:
                     report.failures.append(_failure(action, position, ids, outcome))
-        report.failures.sort(key=lambda f: f.item)
-        return report

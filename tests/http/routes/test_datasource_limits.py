@@ -170,9 +170,10 @@ def test_entities_of_other_data_sources_are_refused_item_by_item(
     mixed = [{"usr_id": "own-1", "usr_name": "Own"}, {"usr_id": "hr-1", "usr_name": "Taken"}]
     answer = write(client, showcase_key, "identities", mixed, ours)
     assert [(e["item"], e["code"]) for e in answer.json()["errors"]] == [(1, "forbidden")]
-    again = write(client, showcase_key, "identities", [{"usr_id": "own-1", "usr_name": "Own again"}], ours)
+    twice = [{"usr_id": "own-1", "usr_name": "Own again"}, {"usr_id": "own-1", "usr_name": "Own at last"}]
+    again = write(client, showcase_key, "identities", twice, ours)  # each write conditional: two rounds
     assert again.status_code == 200, again.text
-    assert _name(es, "identities", {"usr_id": "own-1"})["usr_name"] == "Own again"
+    assert _name(es, "identities", {"usr_id": "own-1"})["usr_name"] == "Own at last"
     missing = write(client, showcase_key, "identities", [{"usr_id": "nobody"}], ours, "update")
     assert [(e["status"], e["code"]) for e in missing.json()["errors"]] == [(404, "not_found")]
 
