@@ -160,6 +160,7 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:  # the OpenAPI text of POS
                 described={
                     **CALLER_ERRORS,
                     400: "Malformed body, unknown fields or action, empty batch",
+                    403: f"{CALLER_ERRORS[403]}; or a key limited to data sources writing outside their runs",
                     409: "`syncRun` does not hold the data source's lease (ended, expired or taken over)",
                     413: "Too many items, too large a body, or too many JSON values in it",
                     503: "Elasticsearch unreachable or timed out: no item acknowledged; repeat the whole "

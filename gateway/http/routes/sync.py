@@ -132,6 +132,7 @@ def _doc(
 ) -> dict[str, Any]:
     """The route's OpenAPI entries; ``conflict`` describes its 409, ``body_limit`` its 413."""
     texts = {**CALLER_ERRORS, 400: "Malformed body or data-source id", 404: "No such data source"}
+    texts[403] = f"{CALLER_ERRORS[403]}; or a key limited to other data sources (`forbidden`)"
     statuses = [400, 401, 403, 404]
     if conflict is not None:
         statuses.append(409)
