@@ -225,7 +225,7 @@ async def run_job(
             if chosen is Action.DELETE and "delete" not in run.scopes:  # stop before reading anything
                 await run.abort("the API key lacks the delete scope")
                 raise JobError(NO_DELETE_SCOPE.format(what="the delete action"))
-            sink = HttpSink(client, backoff, run=None if chosen is Action.DELETE else run.stamp)
+            sink = HttpSink(client, backoff, run=run.stamp)  # deletes too: a limited key writes only in runs
             try:
                 async with run.renewing():
                     report.files = await read(sink)

@@ -75,6 +75,9 @@ async def search(
 
     ``headers`` are lower-case names; the answer is Elasticsearch's response bytes, untouched.
     """
-    check_route(await services.callers.authenticate(headers, address), "POST", SEARCH_PATH)
+    caller = await services.callers.authenticate(headers, address)
+    check_route(caller, "POST", SEARCH_PATH)
     raw = await read_body(receive, headers.get("content-length"), MAX_BODY_BYTES)
-    return await search_datasources(services.passthrough, services.settings.datasource_index, raw)
+    index = services.settings.datasource_index
+    # A key limited to data sources sees only theirs: its body is scoped (gateway.search.scoping).
+    return await search_datasources(services.passthrough, index, raw, caller.datasources)
