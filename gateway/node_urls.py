@@ -1,4 +1,4 @@
-"""``ES_URL``'s node URLs and the host names in them, checked (the settings and the node sniffer read them)."""
+"""``ES_URL``'s node URLs and the host names in them, checked (for the settings and the node sniffer)."""
 
 from __future__ import annotations
 

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         min_length=32,
         description="HMAC-SHA-256 key for stored key digests; the same on every replica (else generated).",
     )
+    key_rate_limit: str = Field(
+        "off",
+        alias="GATEWAY_KEY_RATE_LIMIT",
+        description="Rate limit of keys without one of their own: N/S (N requests per S seconds) or off.",
+    )
     key_cache_ttl_seconds: float = Field(
         60, gt=0, alias="GATEWAY_KEY_CACHE_TTL_SECONDS", description="How long a verified key stays cached."
     )
@@ -212,6 +217,19 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"GATEWAY_ADMIN_PASSWORD needs at least {MIN_PASSWORD_LENGTH} characters")
         return value
+
+    @field_validator("key_rate_limit", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text == "off":
+            return text
+        requests, _, seconds = text.partition("/")
+        numbers = all(part.isascii() and part.isdigit() for part in (requests, seconds))
+        # The bounds of a key's own limit (gateway.auth.restrictions.check_rate).
+        if numbers and 1 <= int(requests) <= 1_000_000 and 1 <= int(seconds) <= 86_400:
+            return f"{int(requests)}/{int(seconds)}"
+        raise ValueError("GATEWAY_KEY_RATE_LIMIT must be off or N/S: 1 to 1000000 requests per 1 to 86400 s")
 
     @field_validator("ingest_wait_for_active_shards", mode="before")
     @classmethod
