@@ -31,6 +31,13 @@ def limited(settings: Settings, frozen: FrozenClock) -> Iterator[TestClient]:
         yield client
 
 
+def peer(client: TestClient, address: str) -> TestClient:
+    """A client of the same running app (its event loop, its services) from another address."""
+    other = TestClient(client.app, client=(address, 50000))
+    other.portal = client.portal
+    return other
+
+
 def key_headers(key: str) -> dict[str, str]:
     return {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
 
@@ -78,8 +85,7 @@ def test_limits_are_per_key_not_per_address(limited: TestClient) -> None:
     assert search(limited, key_headers(one)).status_code == 429
     assert search(limited, key_headers(two)).status_code == 200  # same client address, another key
     # The same key from another address (the test client's peer changes) is still over its limit.
-    elsewhere = TestClient(limited.app, client=("192.0.2.10", 50000))  # the same running app
-    assert search(elsewhere, key_headers(one)).status_code == 429
+    assert search(peer(limited, "192.0.2.10"), key_headers(one)).status_code == 429
 
 
 def test_unlimited_keys_and_admins_carry_no_fields(limited: TestClient) -> None:
@@ -105,3 +111,20 @@ def test_the_configured_default_applies_to_keys_without_their_own(
         assert {a.status_code for a in off_answers} == {200}
         assert not any("RateLimit" in a.headers for a in off_answers)
         assert search(client, bearer(token)).status_code == 200  # admins are never limited
+
+
+def test_allowed_networks_are_checked_on_every_key_route_ipv4_and_ipv6(limited: TestClient) -> None:
+    key = create_key(limited, login(limited), allowedNetworks=["203.0.113.0/24", "2001:db8::/32"])
+
+    for address in ("203.0.113.7", "2001:db8::7", "::ffff:203.0.113.8"):
+        assert search(peer(limited, address), key_headers(key)).status_code == 200, address
+    for address in ("203.0.114.7", "2001:db9::7", "testclient"):
+        refused = search(peer(limited, address), key_headers(key))
+        assert refused.status_code == 403, address
+        assert refused.json()["error"]["code"] == "forbidden"
+    outside = peer(limited, "198.51.100.1")
+    assert outside.get("/api/ingest/datasources", headers=key_headers(key)).status_code == 403
+    start = outside.post(
+        "/api/ingest/sync/2d7a6a76-469c-4035-b312-fb1daf104e98/start", headers=key_headers(key), json={}
+    )
+    assert start.status_code == 403
