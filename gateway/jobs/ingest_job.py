@@ -10,14 +10,14 @@ while it writes, stamps every batch with the run, and ends by finishing the run 
 deletes) or, when ``verdict`` finds the read incomplete, by aborting it. ``--dry-run`` writes nothing
 (``gateway.jobs.dry_run``).
 
-A request refused for the key's rate limit is waited out and sent again, as often as it takes
-(``gateway.jobs.pacing``). What it retries, with exponential back-off and at most ``RETRIES`` times: a
-whole request answered 429 (not for the key's limit), 502, 503 or 504 (waiting at least its
-``Retry-After``), and the items of a 207 answered 429 or 503 (only those items are sent again). Everything
-else (400, 404, 409) is final and reported by file and line, as is an item still unavailable after the
-last retry; a request still refused after the last retry stops the job. A ``create`` answered 409, or a
-``delete`` answered 404, after an earlier 503 may be that earlier attempt's own doing (a write
-Elasticsearch applied but could not confirm on enough shard copies): the report says so.
+A request refused for the key's rate limit is waited out and sent again (``gateway.jobs.pacing``).
+What it retries, with exponential back-off and at most ``RETRIES`` times: a whole request answered 429
+(not for the key's limit), 502, 503 or 504 (waiting at least its ``Retry-After``), and the items of a 207
+answered 429 or 503 (only those items are sent again). Everything else (400, 404, 409) is final and
+reported by file and line, as is an item still unavailable after the last retry; a request still refused
+after the last retry stops the job. A ``create`` answered 409, or a ``delete`` answered 404, after an
+earlier 503 may be that earlier attempt's own doing (a write Elasticsearch applied but could not confirm
+on enough shard copies): the report says so.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The gateway refuses a request over the key's limit with 429, ``Retry-After`` and
 (``gateway.auth.ratelimit``). Nothing of such a request was done, so the job waits ``Retry-After`` (at most
 ``MAX_WAIT`` seconds a time) and sends the same request again: a batch is never counted as failed for it, and
 it uses none of the job's retries (``gateway.jobs.ingest_job``). This sits under every request of the job
-(the search, sync-run steps and lease renewals too). A 429 without ``RateLimit`` is Elasticsearch's, left to
-the job's own retries.
+(the search, sync-run steps and lease renewals too). One request waits ``PATIENCE`` seconds in all at most
+(a key allowed a request a day should stop the job, not hold it for a day): then its 429 is the job's, as
+is a 429 without ``RateLimit`` (Elasticsearch's), left to the job's own retries.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 log = logging.getLogger(__name__)
 
 MAX_WAIT = 60.0  # seconds waited at most before a new attempt, whatever Retry-After says
-MAX_WAITS = 10_000  # consecutive refusals of one request before its 429 is handed to the job
+PATIENCE = 900.0  # seconds one request may wait in all for the key's rate limit
 
 
 def rate_limit_wait(response: httpx.Response, max_wait: float = MAX_WAIT) -> float | None:
@@ -27,30 +28,32 @@ def rate_limit_wait(response: httpx.Response, max_wait: float = MAX_WAIT) -> flo
         return None
     seconds = response.headers.get("retry-after", "").strip()
     delay = float(seconds) if seconds.isascii() and seconds.isdigit() else 1.0
-    return min(max(delay, 0.0), max_wait)
+    return min(max(delay, 1.0), max_wait)  # whole seconds, at least one: the gateway never says 0
 
 
 class RateLimitPacing(httpx.AsyncBaseTransport):
     """A transport that waits out the key's rate limit; ``waits`` counts how often it did."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, max_wait: float = MAX_WAIT) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, max_wait: float = MAX_WAIT, patience: float = PATIENCE
+    ) -> None:
         self.inner = inner
         self.max_wait = max_wait
+        self.patience = patience
         self.waits = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        for _ in range(MAX_WAITS):
+        waited = 0.0
+        while True:
             response = await self.inner.handle_async_request(request)
             delay = rate_limit_wait(response, self.max_wait)
-            if delay is None:
+            if delay is None or waited + delay > self.patience:
                 return response
             await response.aclose()
             self.waits += 1
-            log.info(
-                "the API key is over its rate limit: waiting %.0f s, then sending the request again", delay
-            )
+            waited += delay
+            log.info("the key is over its rate limit: waiting %.0f s, then sending the request again", delay)
             await asyncio.sleep(delay)
-        return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
