@@ -8,9 +8,13 @@ adds them itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth.ratelimit import Quota
+from gateway.http.scopes import ROUTE_SCOPES
 
 SCOPE_KEY = "gateway.quota"  # where ``api_caller`` leaves the caller's Quota in the ASGI scope
 
@@ -42,3 +46,43 @@ class RateLimitHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_quota)
+
+
+# --- in the OpenAPI description ---------------------------------------------------------------------------
+
+FIELDS = {
+    "RateLimit-Policy": {
+        "description": 'The key\'s rate limit, when it has one: `"key";q=<requests>;w=<seconds>` '
+        "(draft-ietf-httpapi-ratelimit-headers).",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of it: `"key";r=<requests that may follow>;t=<seconds until the next '
+        "one is refilled>`.",
+        "schema": {"type": "string"},
+    },
+}
+REFUSED = {
+    "description": "The key is over its rate limit (`too_many_requests`); see Retry-After",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the next request is refilled.",
+            "schema": {"type": "integer"},
+        },
+        **FIELDS,
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def document(paths: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+    """Every operation a key may call: its 429, and the fields on its successful answers."""
+    for method, path in ROUTE_SCOPES:
+        operation = paths.get(path, {}).get(method.lower())
+        if operation is None:
+            continue
+        responses = operation["responses"]
+        responses["429"] = REFUSED
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response["headers"] = {**response.get("headers", {}), **FIELDS}

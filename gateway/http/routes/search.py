@@ -53,7 +53,6 @@ SEARCH_PATH = "/jas/datasource/search"
             401,
             403,
             413,
-            429,
             503,
             described={
                 **CALLER_ERRORS,
