@@ -128,3 +128,15 @@ def test_allowed_networks_are_checked_on_every_key_route_ipv4_and_ipv6(limited: 
         "/api/ingest/sync/2d7a6a76-469c-4035-b312-fb1daf104e98/start", headers=key_headers(key), json={}
     )
     assert start.status_code == 403
+
+
+def test_calls_from_outside_a_keys_networks_do_not_use_up_its_rate_limit(limited: TestClient) -> None:
+    key = create_key(
+        limited,
+        login(limited),
+        allowedNetworks=["203.0.113.0/24"],
+        rateLimit={"requests": 1, "perSeconds": 60},
+    )
+    outsider = peer(limited, "198.51.100.1")  # someone who copied the key, elsewhere
+    assert {search(outsider, key_headers(key)).status_code for _ in range(5)} == {403}
+    assert search(peer(limited, "203.0.113.7"), key_headers(key)).status_code == 200  # the job's one call
