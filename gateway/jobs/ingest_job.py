@@ -39,7 +39,7 @@ from gateway.ingest.datasources import DataSource, InvalidDataSource, by_id, fir
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
-from gateway.jobs.pacing import RateLimitPacing
+from gateway.jobs.pacing import PacedClient
 from gateway.jobs.sync_run import NO_DELETE_SCOPE, SyncRun, SyncRunError, error_text, verdict
 from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError
 from gateway.loading.sources import load_datasource
@@ -179,12 +179,12 @@ class JobReport:
     counts: dict[str, dict[str, int]] | None = None  # per entity: created, updated, deleted
     not_deleted: str | None = None  # why a full sync deleted nothing
     would_delete: dict[str, WouldDelete] | None = None  # a dry run's answer
-    pacing: RateLimitPacing | None = None  # counts the waits for the key's rate limit
+    client: PacedClient | None = None  # counts the waits for the key's rate limit
 
     @property
     def rate_limited(self) -> int:
         """How often the key's rate limit made the job wait (each time, the same request was sent again)."""
-        return self.pacing.waits if self.pacing else 0
+        return self.client.waits if self.client else 0
 
     @property
     def failed(self) -> int:
@@ -208,17 +208,16 @@ async def run_job(
 ) -> JobReport:
     """Run one data source's job. ``since`` (jdbc) reads only rows updated later: such a run never deletes."""
     headers = {"x-tenant-id": tenant_id, "X-API-KEY": api_key}
-    pacing = RateLimitPacing(httpx.AsyncHTTPTransport(verify=verify))  # waits out the key's rate limit
     try:
-        async with httpx.AsyncClient(
-            base_url=base_url, headers=headers, transport=pacing, timeout=httpx.Timeout(120, connect=10)
+        async with PacedClient(  # waits out the key's rate limit
+            base_url=base_url, headers=headers, verify=verify, timeout=httpx.Timeout(120, connect=10)
         ) as client:
             source = await find_datasource(client, datasource_id)
             if not source.active:
                 raise JobError(f"data source {source.label} is not active")
             chosen = action or source.action
             full = source.full and chosen is Action.UPSERT and since is None and not sync.incremental
-            report = JobReport(source, full=full, pacing=pacing)
+            report = JobReport(source, full=full, client=client)
             read = functools.partial(
                 load_datasource,
                 datasource=source,

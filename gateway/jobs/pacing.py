@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 
@@ -31,21 +32,21 @@ def rate_limit_wait(response: httpx.Response, max_wait: float = MAX_WAIT) -> flo
     return min(max(delay, 1.0), max_wait)  # whole seconds, at least one: the gateway never says 0
 
 
-class RateLimitPacing(httpx.AsyncBaseTransport):
-    """A transport that waits out the key's rate limit; ``waits`` counts how often it did."""
+class PacedClient(httpx.AsyncClient):
+    """The job's HTTP client: every request waits out the key's rate limit; ``waits`` counts how often.
 
-    def __init__(
-        self, inner: httpx.AsyncBaseTransport, max_wait: float = MAX_WAIT, patience: float = PATIENCE
-    ) -> None:
-        self.inner = inner
+    Built on ``send``, so the transport, TLS verification and proxies stay httpx's own."""
+
+    def __init__(self, *, max_wait: float = MAX_WAIT, patience: float = PATIENCE, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.max_wait = max_wait
         self.patience = patience
         self.waits = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         waited = 0.0
         while True:
-            response = await self.inner.handle_async_request(request)
+            response = await super().send(request, **kwargs)
             delay = rate_limit_wait(response, self.max_wait)
             if delay is None or waited + delay > self.patience:
                 return response
@@ -54,6 +55,3 @@ class RateLimitPacing(httpx.AsyncBaseTransport):
             waited += delay
             log.info("the key is over its rate limit: waiting %.0f s, then sending the request again", delay)
             await asyncio.sleep(delay)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from gateway.jobs.pacing import RateLimitPacing, rate_limit_wait
+from gateway.jobs.pacing import PacedClient, rate_limit_wait
 
 LIMITED = {"retry-after": "12", "ratelimit-policy": '"key";q=5;w=60', "ratelimit": '"key";r=0;t=12'}
 
@@ -32,10 +32,10 @@ def test_a_wait_beyond_the_patience_hands_the_429_to_the_job() -> None:
         return answer(429, {**LIMITED, "retry-after": "86400"})
 
     async def run() -> httpx.Response:
-        pacing = RateLimitPacing(httpx.MockTransport(gateway), max_wait=60, patience=30)
-        async with httpx.AsyncClient(transport=pacing, base_url="http://gateway") as client:
+        transport = httpx.MockTransport(gateway)
+        async with PacedClient(transport=transport, base_url="http://gateway", patience=30) as client:
             response = await client.post("/api/ingest/identities", json={})
-        assert pacing.waits == 0
+        assert client.waits == 0
         return response
 
     assert asyncio.run(run()).status_code == 429
