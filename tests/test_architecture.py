@@ -26,7 +26,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("gateway.services",)),
     ("domain", ("gateway.auth", "gateway.search", "gateway.ingest", "gateway.loading", "gateway.jobs")),
     ("es", ("gateway.es",)),
-    ("foundation", ("gateway.errors", "gateway.ids", "gateway.settings", "gateway.clock", "gateway.bundled")),
+    (
+        "foundation",
+        (
+            "gateway.errors",
+            "gateway.ids",
+            "gateway.settings",
+            "gateway.node_urls",
+            "gateway.clock",
+            "gateway.bundled",
+        ),
+    ),
 )
 # Everything below http/ is free of the web stack.
 NO_HTTP = (
@@ -41,6 +51,7 @@ NO_HTTP = (
     "gateway.errors",
     "gateway.ids",
     "gateway.settings",
+    "gateway.node_urls",
     "gateway.clock",
     "gateway.bundled",
 )
