@@ -72,9 +72,19 @@ def _documented_walk_through(base: str) -> None:
         assert people.json() == {"message": "ok"}  # an update succeeds only on an existing identity
         sources = client.get("/api/ingest/datasources", params={"isActive": "true"}, headers=ingest_headers)
         assert len(sources.json()) == 4
+        # docs/ingestion.md's job key: a full sync deletes, so its key has the delete scope
+        job_key = client.post(
+            "/api/admin/createApiToken",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "name": "Showcase job",
+                "expiration": "2027-01-02",
+                "scopes": ["search", "write", "delete"],
+            },
+        ).json()["token"]
     # docs/ingestion.md's JDBC job: the SQLite database the seed load built, read through the gateway
     env = {k: v for k, v in os.environ.items() if k != "GATEWAY_DATA_ROOT"}
-    env.update(INGEST_API_KEY=key, TENANT_ID=TEST_TENANT_ID)
+    env.update(INGEST_API_KEY=job_key, TENANT_ID=TEST_TENANT_ID)
     showcase_jdbc = "7f3b9c2e-5d14-4a8f-b6e1-0c9d2a4f8e73"
     job = run_cli("ingest-job", "--datasource", showcase_jdbc, "--url", base, "--insecure", env=env)
     assert job.returncode == 0, job.stderr
