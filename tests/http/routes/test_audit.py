@@ -26,6 +26,7 @@ from tests.helpers import (
     FrozenClock,
     bearer,
     create_key,
+    eventually,
     login,
     make_settings,
     search,
@@ -262,3 +263,18 @@ def test_throttled_logins_are_counted_per_client_and_minute(
     counted = [e for e in logins if e["outcome"] == "throttled"]
     assert len(counted) == 1 and counted[0]["count"] == 4 and counted[0]["actor"] is None
     assert counted[0]["address"] == "testclient"
+
+
+def test_records_show_the_address_a_key_was_last_used_from(client: TestClient) -> None:
+    token = login(client)
+    key = create_key(client, token)
+    assert _key_id(client, token, key)
+    found = client.get("/api/admin/getTokens", params={"search": key}, headers=bearer(token)).json()
+    assert found[0]["last_used_address"] is None
+    assert search(client, _headers(key)).status_code == 200
+
+    def last_address() -> Any:
+        found = client.get("/api/admin/getTokens", params={"search": key}, headers=bearer(token)).json()
+        return found[0]["last_used_address"]
+
+    assert eventually(last_address, "the key's last use to be recorded") == "testclient"
