@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from elasticsearch import AsyncElasticsearch
@@ -20,7 +21,7 @@ SECRET = b"s" * 32
 KEY = "0a1b2c3d-0000-4000-8000-00000000abcd"
 
 
-def _record(**fields: object) -> ApiKeyRecord:
+def _record(**fields: Any) -> ApiKeyRecord:
     record = new_record(
         KEY, SECRET, "tenant", "Nightly", "nightly job", "2027-01-02", dt.datetime(2027, 1, 3, tzinfo=dt.UTC),
         "ann", NOW - dt.timedelta(days=1), limits=parse_limits(["ds-a"], ["10.0.0.0/8"]),
