@@ -13,12 +13,20 @@ import datetime as dt
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from gateway.audit.trail import AuditTrail
 from gateway.auth.expiration import InvalidExpiration, parse_expiration
 from gateway.auth.key_changes import KeyUpdate, Rotation, changes, rotation, updated
-from gateway.auth.key_store import ApiKeyRecord, ApiKeyStore, generate_key, key_digest, new_record
+from gateway.auth.key_store import (
+    ApiKeyRecord,
+    ApiKeyStore,
+    Versioned,
+    generate_key,
+    key_digest,
+    new_record,
+)
 from gateway.auth.restrictions import NO_LIMITS, KeyLimits, rate_view
 from gateway.auth.scopes import parse_scopes
 from gateway.auth.verifier import ApiKeyVerifier
@@ -136,7 +144,7 @@ class ApiKeys:
             read = await self._store.get_versioned(record.digest)
             if read is None:
                 raise NotFound(NO_SUCH_KEY)
-            if attempt and changes(record, read.record):  # an admin-visible change came in between
+            if attempt and not _only_used_since(record, read.record):
                 raise Conflict("The key was changed by someone else meanwhile; read it again and retry.")
             record = read.record
             new = updated(record, update, by, self._clock.now())
@@ -161,8 +169,8 @@ class ApiKeys:
         key = generate_key()
         done = rotation(read.record, key, self._secret, overlap_hours, by, self._clock.now())
         await self._store.create(done.new)
-        try:  # only over the version read: of two rotations at once, one wins
-            await self._store.replace(read, done.old)
+        try:
+            await self._end_rotated(read, done.old)
         except Conflict:
             await self._store.delete(done.new, self._clock.now())
             raise
@@ -186,6 +194,23 @@ class ApiKeys:
         if record is None or record.tenant_id != self._tenant_id:
             raise NotFound(NO_SUCH_KEY)
         return record
+
+    async def _end_rotated(self, read: Versioned, ending: ApiKeyRecord) -> None:
+        """Write the rotated key's end over the version read only: of two rotations at once, one wins."""
+        for _ in range(UPDATE_ATTEMPTS):
+            try:
+                await self._store.replace(read, ending)
+                return
+            except Conflict:
+                fresh = await self._store.get_versioned(read.record.digest)
+                if fresh is None or not _only_used_since(read.record, fresh.record):
+                    raise
+                used = {
+                    "last_used": fresh.record.last_used,
+                    "last_used_address": fresh.record.last_used_address,
+                }
+                read, ending = fresh, replace(ending, **used)
+        raise Conflict("The key kept changing meanwhile; read it again and retry.")
 
     async def revoke(self, record: ApiKeyRecord, by: str, address: str | None = None) -> None:
         await self._store.revoke(record, by, self._clock.now())
@@ -248,6 +273,11 @@ def status_filters(
     if expires_before is not None:
         filters.append({"range": {"expires_at": {"lt": expires_before.isoformat()}}})
     return filters
+
+
+def _only_used_since(before: ApiKeyRecord, after: ApiKeyRecord) -> bool:
+    """Whether ``after`` differs from ``before`` in its last use only (a replica's background write)."""
+    return replace(after, last_used=before.last_used, last_used_address=before.last_used_address) == before
 
 
 def _is_uuid(text: str) -> bool:

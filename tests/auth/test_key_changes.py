@@ -1,4 +1,4 @@
-"""What updating and rotating do to a key's record (pure), and the conditional write on a real node."""
+"""What updating and rotating do to a key's record (pure), and their conditional writes on a real node."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ from typing import Any
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from gateway.audit.store import AuditStore
+from gateway.audit.trail import AuditTrail
 from gateway.auth.key_changes import KeyUpdate, changes, rotation, updated
-from gateway.auth.key_store import ApiKeyRecord, ApiKeyStore, key_digest, new_record
+from gateway.auth.key_lifecycle import ApiKeys
+from gateway.auth.key_store import (
+    API_KEYS_INDEX,
+    ApiKeyRecord,
+    ApiKeyStore,
+    Versioned,
+    key_digest,
+    new_record,
+)
 from gateway.auth.restrictions import parse_limits
+from gateway.auth.verifier import ApiKeyVerifier
 from gateway.errors import Conflict, InvalidInput
 from gateway.settings import Settings
-from tests.helpers import with_es
+from tests.helpers import FrozenClock, with_es
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 SECRET = b"s" * 32
@@ -106,3 +117,62 @@ def test_a_write_over_a_version_that_changed_meanwhile_is_a_conflict(settings: S
 
     stored = with_es(settings, work)
     assert stored is not None and stored.description == "by Ann"
+
+
+class RacingStore(ApiKeyStore):
+    """The real store, where another write lands on the record right after the first versioned read."""
+
+    def __init__(self, es: AsyncElasticsearch, meanwhile: dict[str, Any]) -> None:
+        super().__init__(es)
+        self.meanwhile: dict[str, Any] | None = meanwhile
+
+    async def get_versioned(self, digest: str) -> Versioned | None:
+        read = await super().get_versioned(digest)
+        if self.meanwhile is not None:
+            await self._es.update(index=API_KEYS_INDEX, id=digest, doc=self.meanwhile, refresh=True)
+            self.meanwhile = None
+        return read
+
+
+def _keys(es: AsyncElasticsearch, store: ApiKeyStore) -> ApiKeys:
+    clock = FrozenClock()
+    verifier = ApiKeyVerifier(store, SECRET, "tenant", cache_ttl=60, revocation_window=1, clock=clock)
+    return ApiKeys(store, SECRET, "tenant", verifier, clock, AuditTrail(AuditStore(es), clock, 90))
+
+
+@pytest.mark.parametrize("action", ["update", "rotate"])
+def test_a_last_use_written_meanwhile_is_no_conflict(settings: Settings, action: str) -> None:
+    used = {"last_used": NOW.isoformat(), "last_used_address": "10.9.9.9"}
+
+    async def work(es: AsyncElasticsearch) -> ApiKeyRecord | None:
+        store = RacingStore(es, used)
+        await ApiKeyStore(es).create(_record())
+        keys = _keys(es, store)
+        if action == "update":
+            await keys.update(_record(), KeyUpdate(description="changed"), "bob")
+        else:
+            await keys.rotate(_record(), 1, "bob")
+        return await store.get(_record().digest)
+
+    stored = with_es(settings, work)
+    assert stored is not None and stored.last_used_address == "10.9.9.9"
+    assert stored.description == "changed" if action == "update" else stored.rotated_to is not None
+
+
+@pytest.mark.parametrize("action", ["update", "rotate"])
+def test_an_admin_change_meanwhile_is_a_conflict(settings: Settings, action: str) -> None:
+    async def work(es: AsyncElasticsearch) -> tuple[ApiKeyRecord | None, int]:
+        store = RacingStore(es, {"description": "by Ann"})
+        await ApiKeyStore(es).create(_record())
+        keys = _keys(es, store)
+        with pytest.raises(Conflict):
+            if action == "update":
+                await keys.update(_record(), KeyUpdate(scopes=["search"]), "bob")
+            else:
+                await keys.rotate(_record(), 1, "bob")
+        await es.indices.refresh(index=API_KEYS_INDEX)
+        return await store.get(_record().digest), (await es.count(index=API_KEYS_INDEX))["count"]
+
+    stored, records = with_es(settings, work)
+    assert stored is not None and stored.description == "by Ann" and stored.scopes == ["search", "write"]
+    assert stored.rotated_to is None and records == 1  # a rotation that lost leaves no new key behind
