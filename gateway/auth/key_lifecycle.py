@@ -205,11 +205,9 @@ class ApiKeys:
                 fresh = await self._store.get_versioned(read.record.digest)
                 if fresh is None or not _only_used_since(read.record, fresh.record):
                     raise
-                used = {
-                    "last_used": fresh.record.last_used,
-                    "last_used_address": fresh.record.last_used_address,
-                }
-                read, ending = fresh, replace(ending, **used)
+                used = fresh.record
+                ending = replace(ending, last_used=used.last_used, last_used_address=used.last_used_address)
+                read = fresh
         raise Conflict("The key kept changing meanwhile; read it again and retry.")
 
     async def revoke(self, record: ApiKeyRecord, by: str, address: str | None = None) -> None:
