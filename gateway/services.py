@@ -75,6 +75,7 @@ class Services:
                     log.info("index templates applied: %s", changed)
                 await self._ensure_first_admin()
                 self.set_up = True
+                self.audit.ready = True  # its template is in place: the trail may create its indices
 
     async def _ensure_first_admin(self) -> None:
         """The admin named by GATEWAY_ADMIN_USERNAME/PASSWORD, created once (and never updated)."""

@@ -52,6 +52,10 @@ class AuditTrail:
         self._retention = dt.timedelta(days=retention_days)
         self._counts: dict[_Counted, tuple[int, str | None]] = {}  # → (count, first client address)
         self.lost = 0  # events Elasticsearch did not take (logged)
+        # Until the gateway has applied its index templates, events wait here: a write before that would
+        # create the day's index without the audit mapping.
+        self.ready = False
+        self._waiting: list[AuditEvent] = []
 
     def _event(self, action: Action, outcome: Outcome, moment: dt.datetime, **fields: Any) -> AuditEvent:
         return AuditEvent(uuid.uuid4().hex, moment.isoformat(), action, outcome, **fields)
@@ -77,7 +81,10 @@ class AuditTrail:
             key_name=key_name,
             details=details,
         )
-        await self._write([event])
+        if self.ready:
+            await self._write([event])
+        elif len(self._waiting) < MAX_COUNTED:
+            self._waiting.append(event)
 
     async def sync_finished(
         self, actor: str, address: str | None, key: ApiKeyRecord | None, details: dict[str, Any]
@@ -129,6 +136,11 @@ class AuditTrail:
 
     async def flush(self, *, everything: bool = False) -> int:
         """Write the counts of ended minutes (all of them with ``everything``); how many events."""
+        if not self.ready:
+            return 0
+        if self._waiting:
+            waiting, self._waiting = self._waiting, []
+            await self._write(waiting)
         current = int(self._clock.now().timestamp() // 60)
         due = [entry for entry in self._counts if everything or entry.minute < current]
         if not due:

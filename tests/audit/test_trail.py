@@ -9,7 +9,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch, ConflictError
 
 from gateway.audit.events import AuditEvent
-from gateway.audit.store import AuditQuery, AuditStore, index_for
+from gateway.audit.store import AUDIT_PATTERN, AuditQuery, AuditStore, index_for
 from gateway.audit.trail import AuditTrail
 from gateway.bundled import bundled_dir
 from gateway.errors import Refusal
@@ -30,6 +30,7 @@ def test_refused_uses_are_one_event_per_key_reason_and_minute(settings: Settings
 
     async def work(es: AsyncElasticsearch) -> list[AuditEvent]:
         trail = AuditTrail(AuditStore(es), clock, retention_days=90)
+        trail.ready = True
         scope, rate = Refusal("k1", "Nightly", "scope"), Refusal("k1", "Nightly", "rate")
         for _ in range(500):
             trail.refused(scope, "10.0.0.1")
@@ -80,6 +81,7 @@ def test_retention_drops_the_days_past_it(settings: Settings) -> None:
 
     async def work(es: AsyncElasticsearch) -> tuple[list[str], list[str]]:
         trail = AuditTrail(AuditStore(es), clock, retention_days=30)
+        trail.ready = True
         await trail.store.append(events)
         dropped = await trail.drop_expired()
         await es.indices.refresh(index="gateway-audit-*")
@@ -89,3 +91,17 @@ def test_retention_drops_the_days_past_it(settings: Settings) -> None:
     dropped, kept = with_es(settings, work)
     assert dropped == sorted(index_for(now - dt.timedelta(days=age)) for age in (400, 31))
     assert kept == ["e0", "e29"]
+
+
+def test_events_wait_until_the_templates_are_in_place(settings: Settings) -> None:
+    async def work(es: AsyncElasticsearch) -> list[AuditEvent]:
+        trail = AuditTrail(AuditStore(es), FrozenClock(), retention_days=90)
+        await trail.record("logout", actor="ann")  # the gateway has not applied its templates yet
+        assert await es.indices.get(index=AUDIT_PATTERN) == {}  # no index made without the audit mapping
+        trail.ready = True
+        await trail.flush()
+        await es.indices.refresh(index=AUDIT_PATTERN)
+        found, _ = await trail.search(AuditQuery(), 0, 10)
+        return found
+
+    assert [(e.action, e.actor) for e in with_es(settings, work)] == [("logout", "ann")]
