@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from elasticsearch import AsyncElasticsearch, ConflictError
 
+from gateway.audit import store as store_module
 from gateway.audit.events import AuditEvent
 from gateway.audit.store import AUDIT_PATTERN, AuditQuery, AuditStore, index_for
 from gateway.audit.trail import AuditTrail
@@ -105,3 +108,23 @@ def test_events_wait_until_the_templates_are_in_place(settings: Settings) -> Non
         return found
 
     assert [(e.action, e.actor) for e in with_es(settings, work)] == [("logout", "ann")]
+
+
+def test_the_store_only_creates_searches_and_drops_whole_days() -> None:
+    """Append-only: the audit store's document calls are creates (one, or bulk creates) and searches."""
+    tree = ast.parse(Path(store_module.__file__).read_text(encoding="utf-8"))
+    on_es = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "_es"
+    }
+    assert on_es == {"create", "bulk", "search"}
+    bulk_actions = {key for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in _keys(node)}
+    assert bulk_actions & {"index", "update", "delete"} == set()
+
+
+def _keys(node: ast.Dict) -> set[str]:
+    return {key.value for key in node.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
