@@ -1,5 +1,8 @@
 """Passthrough search: the gateway against Elasticsearch directly, same data, interleaved, one run.
 
+The gateway is measured twice: with a key without a rate limit, and with a key whose limit is too high to
+refuse anything (``limited``): their throughput ratio is the per-key rate limit's cost on the hot path.
+
 The load generator is wrk (its own process). For each target and concurrency we report requests/s, p50 and
 p99 latency, and the CPU time each server process spent per request, read from /proc/<pid>/stat before
 and after each run. The gateway serves plain HTTP here (like Elasticsearch) so TLS cost is not compared.
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from bench._es import elasticsearch, free_port
 from gateway.auth.key_store import ApiKeyStore, generate_key, new_record
+from gateway.auth.restrictions import NO_LIMITS, KeyLimits
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
@@ -91,7 +95,10 @@ def wrk(
     }
 
 
-async def prepare(es_url: str, hmac_secret: str) -> str:
+NEVER_REFUSED = KeyLimits(rate_limit="1000000/1")  # a million a second: the bucket is checked, never empty
+
+
+async def prepare(es_url: str, hmac_secret: str, limits: KeyLimits = NO_LIMITS) -> str:
     settings = Settings(tenant_id=TENANT, es_url=es_url, state_dir=Path(tempfile.mkdtemp()))  # type: ignore[call-arg]
     es = build_client(ConnectionSettings.from_settings(settings))
     try:
@@ -102,7 +109,9 @@ async def prepare(es_url: str, hmac_secret: str) -> str:
         key = generate_key()
         now = dt.datetime.now(dt.UTC)
         expires = now + dt.timedelta(days=1)
-        record = new_record(key, hmac_secret.encode(), TENANT, "bench", "", "bench", expires, "bench", now)
+        record = new_record(
+            key, hmac_secret.encode(), TENANT, "bench", "", "bench", expires, "bench", now, limits=limits
+        )
         await ApiKeyStore(es).create(record)
         return key
     finally:
@@ -155,12 +164,18 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
     added_p50 = median("gateway", 1, "p50_ms") - median("direct", 1, "p50_ms")
     ratio = median("gateway", 16, "rps") / median("direct", 16, "rps")
     gateway_cpu = per_request("gateway", 16, "gateway_cpu_s")
+    limited_cpu = per_request("limited", 16, "gateway_cpu_s")
+    limited_ratio = median("limited", 16, "rps") / median("gateway", 16, "rps")
     es_cpu = per_request("direct", 16, "es_cpu_s")
     print()
     print(f"added p50 latency (concurrency 1) = {added_p50:.2f} ms")
     print(
         f"search throughput ratio gateway/direct = {ratio:.2f} (concurrency 16); "
         f"gateway CPU/request = {gateway_cpu:.0f} us ({gateway_cpu / es_cpu:.2f}x Elasticsearch)"
+    )
+    print(
+        f"rate-limited key / unlimited key throughput = {limited_ratio:.2f} (concurrency 16); "
+        f"gateway CPU/request {limited_cpu:.0f} us vs {gateway_cpu:.0f} us"
     )
 
 
@@ -180,6 +195,7 @@ def main() -> None:
                 "this benchmark reads Elasticsearch's CPU time: run it on the embedded node (unset ES_URL)"
             )
         key = asyncio.run(prepare(es_url, hmac_secret))
+        limited_key = asyncio.run(prepare(es_url, hmac_secret, NEVER_REFUSED))
         gateway, gateway_url = start_gateway(es_url, hmac_secret, workdir)
         try:
             direct = (
@@ -192,7 +208,9 @@ def main() -> None:
                 json.dumps({"query": SEARCH}).encode(),
                 {"content-type": "application/json", "authorization": key, "x-tenant-id": TENANT},
             )
-            for url, body, headers in (direct, via_gateway):  # warm both paths (JIT, caches)
+            limited = (via_gateway[0], via_gateway[1], {**via_gateway[2], "authorization": limited_key})
+            targets = (("direct", direct), ("gateway", via_gateway), ("limited", limited))
+            for _, (url, body, headers) in targets:  # warm every path (JIT, caches)
                 wrk(url, body, headers, 16, args.warmup, workdir)
             g0, e0 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)
             time.sleep(5)
@@ -200,7 +218,7 @@ def main() -> None:
             runs: list[Run] = []
             for concurrency in (1, 16):
                 for _ in range(args.rounds):
-                    for target, (url, body, headers) in (("direct", direct), ("gateway", via_gateway)):
+                    for target, (url, body, headers) in targets:
                         g0, e0 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)
                         result = wrk(url, body, headers, concurrency, args.duration, workdir)
                         g1, e1 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)

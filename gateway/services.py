@@ -23,6 +23,7 @@ from gateway.auth.key_lifecycle import ApiKeys
 from gateway.auth.key_store import ApiKeyStore
 from gateway.auth.login import Authenticator
 from gateway.auth.passwords import PasswordHasher
+from gateway.auth.ratelimit import KeyRateLimiter
 from gateway.auth.server_secrets import ServerSecrets
 from gateway.auth.sessions import SessionStore
 from gateway.auth.throttle import LoginThrottle
@@ -152,7 +153,9 @@ def build_services(
         authenticator=authenticator,
         verifier=verifier,
         keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock, audit),
-        callers=CallerCheck(verifier, authenticator, tenant_id),
+        callers=CallerCheck(
+            verifier, authenticator, tenant_id, KeyRateLimiter(settings.key_rate_limit, clock)
+        ),
         audit=audit,
         ingestor=Ingestor(es, settings.tenant_name, policy=policy),
         sync=SyncService(

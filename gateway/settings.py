@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -13,47 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.bundled import REPO_ROOT as REPO_ROOT  # re-exported: the benchmarks import it from here
 from gateway.bundled import bundled_dir
 from gateway.ids import USERNAME
+from gateway.node_urls import node_urls
 
 # The original documentation's tenant: the demo's (make run), the tests' and the benchmarks'.
 DEMO_TENANT_ID = "8700f5cb-eaca-461e-8c2e-245a25f2399d"
 MIN_PASSWORD_LENGTH = 8  # for administrators, wherever they are created
-
-
-def valid_host(host: str) -> bool:
-    """A host name a connection can be opened to: an IP address (IPv6 in brackets or not) or a DNS name."""
-    try:
-        host.strip("[]").encode("idna")
-    except UnicodeError:
-        return False
-    return True
-
-
-def node_urls(value: str) -> list[str]:
-    """``ES_URL`` → node URLs: ``http(s)://host[:port][/path]`` each, one scheme, no credentials in them."""
-    urls = [part.strip().rstrip("/") for part in value.split(",")]
-    if not all(urls):
-        raise ValueError("ES_URL has an empty entry; separate node URLs with single commas")
-    schemes = set()
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-            raise ValueError("ES_URL must not carry credentials; use ES_USERNAME/ES_PASSWORD or ES_API_KEY")
-        try:
-            parts.port  # noqa: B018  # raises on a port that is not a number in range
-        except ValueError:
-            raise ValueError(f"ES_URL entry {url!r} has an invalid port") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"ES_URL entry {url!r} is not an http:// or https:// URL with a host")
-        if not valid_host(parts.hostname):
-            raise ValueError(f"ES_URL entry {url!r} has an invalid host name")
-        if parts.query or parts.fragment:
-            raise ValueError(f"ES_URL entry {url!r} must not have a query or fragment")
-        schemes.add(parts.scheme)
-    if len(schemes) > 1:
-        raise ValueError("ES_URL mixes http and https nodes; use one scheme for the whole cluster")
-    if len(set(urls)) != len(urls):
-        raise ValueError("ES_URL names the same node twice")
-    return urls
 
 
 class Settings(BaseSettings):
@@ -178,6 +141,11 @@ class Settings(BaseSettings):
         min_length=32,
         description="HMAC-SHA-256 key for stored key digests; the same on every replica (else generated).",
     )
+    key_rate_limit: str = Field(
+        "off",
+        alias="GATEWAY_KEY_RATE_LIMIT",
+        description="Rate limit of keys without one of their own: N/S (N requests per S seconds) or off.",
+    )
     key_cache_ttl_seconds: float = Field(
         60, gt=0, alias="GATEWAY_KEY_CACHE_TTL_SECONDS", description="How long a verified key stays cached."
     )
@@ -252,6 +220,19 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"GATEWAY_ADMIN_PASSWORD needs at least {MIN_PASSWORD_LENGTH} characters")
         return value
+
+    @field_validator("key_rate_limit", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text == "off":
+            return text
+        requests, _, seconds = text.partition("/")
+        numbers = all(part.isascii() and part.isdigit() for part in (requests, seconds))
+        # The bounds of a key's own limit (gateway.auth.restrictions.check_rate).
+        if numbers and 1 <= int(requests) <= 1_000_000 and 1 <= int(seconds) <= 86_400:
+            return f"{int(requests)}/{int(seconds)}"
+        raise ValueError("GATEWAY_KEY_RATE_LIMIT must be off or N/S: 1 to 1000000 requests per 1 to 86400 s")
 
     @field_validator("ingest_wait_for_active_shards", mode="before")
     @classmethod

@@ -36,7 +36,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("es", ("gateway.es",)),
-    ("foundation", ("gateway.errors", "gateway.ids", "gateway.settings", "gateway.clock", "gateway.bundled")),
+    (
+        "foundation",
+        (
+            "gateway.errors",
+            "gateway.ids",
+            "gateway.settings",
+            "gateway.node_urls",
+            "gateway.clock",
+            "gateway.bundled",
+        ),
+    ),
 )
 # Everything below http/ is free of the web stack.
 NO_HTTP = (
@@ -52,6 +62,7 @@ NO_HTTP = (
     "gateway.errors",
     "gateway.ids",
     "gateway.settings",
+    "gateway.node_urls",
     "gateway.clock",
     "gateway.bundled",
 )

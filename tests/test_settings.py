@@ -126,3 +126,17 @@ def test_gateway_refuses_to_start_with_a_bad_ingest_shard_count(tmp_path: Path) 
     assert result.returncode == 1
     assert "GATEWAY_INGEST_WAIT_FOR_ACTIVE_SHARDS must be all or an integer from 1 to 1000" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"), [("off", "off"), (" OFF ", "off"), ("600/60", "600/60"), ("1/86400", "1/86400")]
+)
+def test_the_default_key_rate_limit_is_n_per_s_or_off(raw: str, stored: str) -> None:
+    assert make_settings(key_rate_limit=raw).key_rate_limit == stored
+    assert make_settings().key_rate_limit == "off"  # an upgrade never throttles a running job
+
+
+@pytest.mark.parametrize("raw", ["0/60", "5/0", "5", "1000001/1", "1/86401", "ten/60", "-5/60", "5/60/2"])
+def test_other_default_key_rate_limits_are_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValidationError, match="GATEWAY_KEY_RATE_LIMIT"):
+        make_settings(key_rate_limit=raw)

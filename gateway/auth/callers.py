@@ -9,6 +9,7 @@ from typing import Literal
 from gateway.auth.credentials import credentials_from_headers
 from gateway.auth.key_store import ApiKeyRecord
 from gateway.auth.login import Authenticator
+from gateway.auth.ratelimit import KeyRateLimiter, Quota, RateLimited
 from gateway.auth.scopes import SCOPES, Scope, require
 from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 from gateway.errors import NotPermitted
@@ -24,6 +25,7 @@ class Caller:
     scopes: tuple[Scope, ...] = SCOPES  # an administrator may do everything a key may
     record: ApiKeyRecord | None = None  # the key's record; None for an administrator (no restrictions)
     address: str | None = None  # the client's address, resolved through GATEWAY_TRUSTED_PROXIES
+    quota: Quota | None = None  # what this request left of the key's rate limit (None: not limited)
 
     @property
     def datasources(self) -> tuple[str, ...] | None:
@@ -45,15 +47,24 @@ class Caller:
 class CallerCheck:
     """Accepts the tenant's API keys, and admin bearer tokens for the same tenant."""
 
-    def __init__(self, verifier: ApiKeyVerifier, authenticator: Authenticator, tenant_id: str) -> None:
+    def __init__(
+        self,
+        verifier: ApiKeyVerifier,
+        authenticator: Authenticator,
+        tenant_id: str,
+        limiter: KeyRateLimiter | None = None,
+    ) -> None:
         self._verifier = verifier
         self._authenticator = authenticator
         self._tenant_id = tenant_id
+        self._limiter = limiter
 
     async def authenticate(self, headers: Mapping[str, str], address: str | None = None) -> Caller:
         """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same.
 
-        ``address`` is the client's (``scope["client"]``, already resolved through trusted proxies).
+        ``address`` is the client's (``scope["client"]``, already resolved through trusted proxies). A key
+        used from outside its allowed networks is a 403, one over its rate limit a 429 (admin bearer
+        tokens have neither).
         """
         credentials = credentials_from_headers(headers)
         tenant_header = headers.get("x-tenant-id")
@@ -61,7 +72,19 @@ class CallerCheck:
             raise invalid_key()
         if credentials.scheme == "api_key":
             record = await self._verifier.verify(credentials.value, tenant_header, address)
-            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
+            networks = record.networks
+            if networks is not None and not networks.allows(address):
+                where = (address or "an unknown address")[:64]
+                raise NotPermitted(
+                    f"This API key may not be used from {where}: it is outside the key's allowed networks."
+                ).refusing(record.id, record.name, "network")
+            quota = None
+            if self._limiter is not None:
+                try:
+                    quota = self._limiter.take(record.id, record.rate_limit)
+                except RateLimited as exc:
+                    raise exc.refusing(record.id, record.name, "rate") from None
+            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
         user, _ = await self._authenticator.user_for_token(credentials.value)
         self._authenticator.require_admin(user)
         if tenant_header is not None and tenant_header.strip().lower() != self._tenant_id:

@@ -158,6 +158,10 @@ def print_sync(report: JobReport) -> None:
             f": {', '.join(gone.keys)}" + (" ..." if gone.count > len(gone.keys) else "") if gone.keys else ""
         )
         click.echo(f"{entity}: {gone.count} would be deleted{shown}")
+    if report.rate_limited:
+        click.echo(
+            f"the key's rate limit made the job wait {report.rate_limited} times (each request sent again)"
+        )
     if report.full and report.not_deleted:
         verb = "would delete" if report.dry_run else "deleted"
         click.secho(f"full sync: nothing {verb}: {report.not_deleted}", fg="yellow", err=True)

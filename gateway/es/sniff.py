@@ -20,7 +20,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from gateway.es.client import SNIFF_MIN_DELAY as MIN_DELAY
 from gateway.es.client import SNIFF_TIMEOUT
 from gateway.es.passthrough import PassthroughClient
-from gateway.settings import valid_host
+from gateway.node_urls import valid_host
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from gateway.auth.tokens import INVALID_TOKEN
 from gateway.auth.users import User
 from gateway.errors import NotAuthenticated
 from gateway.http.observability import RequestRecorder
+from gateway.http.ratelimit import SCOPE_KEY
 from gateway.http.scopes import check_route
 from gateway.services import Services
 
@@ -67,6 +68,8 @@ async def api_caller(request: Request, services: ServicesDep) -> Caller:
     """The caller, once its key holds the scope the route needs (``gateway.http.scopes``)."""
     address = request.client.host if request.client else None
     caller = await services.callers.authenticate(request.headers, address)
+    if caller.quota is not None:  # the answer says what is left (gateway.http.ratelimit)
+        request.scope[SCOPE_KEY] = caller.quota
     check_route(caller, request.method, request.scope["route"].path)
     return caller
 

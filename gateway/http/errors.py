@@ -1,8 +1,8 @@
 """The one place errors become HTTP: status, headers and the JSON body every error answer has.
 
 Every error body has the same shape: ``{"error": {"code": "<stable_code>", "message": "<human text>"}}``,
-optionally with ``details``. No stack trace ever reaches a client. Every 503 says, with ``Retry-After``,
-when the same request is worth sending again.
+optionally with ``details``. No stack trace ever reaches a client. Every 503 and 429 says, with
+``Retry-After``, when the same request is worth sending again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from gateway.audit.trail import AuditTrail
+from gateway.auth.ratelimit import RateLimited
 from gateway.errors import (
     Conflict,
     ElasticsearchUnavailable,
@@ -32,6 +33,7 @@ from gateway.errors import (
     Unavailable,
 )
 from gateway.es.failures import es_reason, failure_for_status
+from gateway.http.ratelimit import quota_headers
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def status_of(exc: GatewayError) -> int:
 def _headers(exc: GatewayError) -> dict[str, str] | None:
     if isinstance(exc, NotAuthenticated) and exc.scheme is not None:
         return {"WWW-Authenticate": exc.scheme}
+    if isinstance(exc, RateLimited):  # the key's limit: the draft's fields too (gateway.http.ratelimit)
+        return {"Retry-After": str(exc.retry_after), **quota_headers(exc.quota)}
     if isinstance(exc, TooManyAttempts | Unavailable):
         return {"Retry-After": str(exc.retry_after)}
     return None

@@ -20,6 +20,7 @@ from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
 from gateway.http.errors import answer_error
+from gateway.http.ratelimit import SCOPE_KEY, raw_quota_headers
 from gateway.http.routes.search import search
 
 SEARCH_PATH = "/jas/datasource/search"
@@ -56,7 +57,7 @@ async def serve_search(state: State, scope: Scope, receive: Receive, send: Send)
     client = scope.get("client")
     address = client[0] if client else None
     try:
-        body = await search(state.services, _headers(scope), receive, address)
+        body = await search(state.services, _headers(scope), receive, address, scope)
         status = 200
     except Exception as exc:  # every failure becomes the same JSON error body as elsewhere
         status, error, extra = answer_error(exc, state.services.audit, address)
@@ -64,6 +65,8 @@ async def serve_search(state: State, scope: Scope, receive: Receive, send: Send)
     response_headers = [_JSON, (b"content-length", str(len(body)).encode())]
     if extra:
         response_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+    elif status == 200 and SCOPE_KEY in scope:  # a limited key: what is left of its rate limit
+        response_headers += raw_quota_headers(scope[SCOPE_KEY])
     await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": body})
     state.recorder.record(scope, "POST", SEARCH_PATH, status, time.perf_counter() - started)

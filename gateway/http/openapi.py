@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from gateway.http.ratelimit import document as document_rate_limits
 from gateway.http.scopes import annotate
 
 
@@ -44,8 +45,8 @@ DESCRIPTIONS: Mapping[int, str] = {
 # The 401 and 403 of the routes API keys may call (CALLER_SECURITY).
 CALLER_ERRORS: Mapping[int, str] = {
     401: "Invalid API key or tenant",
-    403: "A key without the scope the route needs (`forbidden`, naming it), or a bearer token whose user "
-    "is not in the admin group",
+    403: "A key without the scope the route needs (`forbidden`, naming it), a key used from outside its "
+    "allowed networks, or a bearer token whose user is not in the admin group",
 }
 
 
@@ -150,6 +151,7 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
             # Validation failures are answered 400 by gateway.http.errors, never FastAPI's 422.
             operation["responses"].pop("422", None)
     annotate(schema["paths"])
+    document_rate_limits(schema["paths"])
     for name in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(name, None)
     return schema

@@ -28,6 +28,8 @@ from gateway.errors import InvalidInput
 from gateway.ingest.datasources import CONNECTION_TYPES, ConnectionType, DataSource, InvalidDataSource
 
 MAX_VALUES = 100
+# A data source's entity types are paths under this, followed by its id (SPEC §5).
+DATASOURCE_PATH = "/autoid/system/datasources/"
 F = TypeVar("F", bound=BaseModel)
 
 
@@ -142,8 +144,13 @@ def _declares(document: Mapping[str, Any], f: DatasourceFilter) -> bool:
     return not f.entityTypes or bool((paths | source.entity_names) & set(f.entityTypes))
 
 
-async def find_datasources(es: AsyncElasticsearch, index: str, f: DatasourceFilter) -> list[dict[str, Any]]:
+async def find_datasources(
+    es: AsyncElasticsearch, index: str, f: DatasourceFilter, only: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The data-source documents matching ``f``; with ``only`` (a key's data sources), only theirs."""
     filters: list[dict[str, Any]] = []
+    if only is not None:
+        filters.append({"terms": {"datasource_id.keyword": list(only)}})
     if f.datasourceId:
         filters.append({"terms": {"datasource_id.keyword": f.datasourceId}})
     if f.name:
@@ -157,7 +164,22 @@ async def find_datasources(es: AsyncElasticsearch, index: str, f: DatasourceFilt
     return [_without_metadata(d) for d in documents]
 
 
-async def find_mappings(es: AsyncElasticsearch, index: str, f: MappingFilter) -> list[dict[str, Any]]:
+def of_datasources(datasources: Sequence[str]) -> dict[str, Any]:
+    """Mappings whose source entity is an entity type of one of these data sources."""
+    prefixes = [f"{DATASOURCE_PATH}{ds}/" for ds in datasources]
+    return {
+        "bool": {
+            "should": [{"prefix": {"source_entity.keyword": prefix}} for prefix in prefixes],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+async def find_mappings(
+    es: AsyncElasticsearch, index: str, f: MappingFilter, only: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The mapping documents matching ``f``; with ``only`` (a key's data sources), only those whose
+    source entity is one of theirs."""
     fields = {
         "mapping_id.keyword": f.mappingId,
         "source_entity.keyword": f.sourceEntity,
@@ -166,6 +188,8 @@ async def find_mappings(es: AsyncElasticsearch, index: str, f: MappingFilter) ->
         "properties.target.keyword": f.targetProperties,
     }
     filters = [{"terms": {name: values}} for name, values in fields.items() if values]
+    if only is not None:
+        filters.append(of_datasources(only))
     documents = await _scan(es, index, filters)
     documents.sort(key=lambda d: str(d.get("mapping_id", "")))
     return [_without_metadata(d) for d in documents]

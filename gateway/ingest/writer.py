@@ -31,6 +31,7 @@ from elasticsearch import AsyncElasticsearch
 from gateway.errors import InvalidInput, TooLarge
 from gateway.es.bulk import BulkOp, BulkOutcome, BulkPolicy, bulk_write
 from gateway.ingest.entities import EntityKind, InvalidItem, entity_id, entity_metadata, item_ids, primary_key
+from gateway.ingest.ownership import OwnershipCheck, condition, rounds
 
 
 class Action(enum.StrEnum):
@@ -182,14 +183,18 @@ class Ingestor:
         item: Mapping[str, Any],
         now: str,
         run: RunStamp | None = None,
+        expect: dict[str, Any] | None = None,
     ) -> BulkOp:
+        """The bulk operation of one item; ``expect``: only if the entity is still at this version."""
         meta: dict[str, Any] = {"_index": kind.index(self.tenant_name), "_id": entity_id(kind, ids)}
+        meta.update(expect or {})
         if action is Action.DELETE:
             return BulkOp(orjson.dumps({"delete": meta}))
         if action is Action.CREATE:
             document = {**item, "metadata": self._metadata(kind, ids, now, run)}
             return BulkOp(orjson.dumps({"create": meta}), orjson.dumps(document))
-        meta["retry_on_conflict"] = 3
+        if expect is None:
+            meta["retry_on_conflict"] = 3
         changed = {"updated": now, **(run.metadata(created=False) if run else {})}
         body: dict[str, Any] = {"doc": {**item, "metadata": changed}}
         if action is Action.UPSERT:
@@ -202,26 +207,82 @@ class Ingestor:
         metadata = entity_metadata(kind, primary_key(kind, ids), self.tenant_name, self.context_id, now)
         return {**metadata, **run.metadata(created=True)} if run else metadata
 
+    def _guarded(
+        self,
+        owners: OwnershipCheck,
+        kind: EntityKind,
+        action: Action,
+        ids: dict[str, str],
+        item: Any,
+        now: str,
+        run: RunStamp | None,
+    ) -> BulkOp:
+        """The operation, applied only to the entity as it was read: a new one is created, never merged."""
+        existing = owners.existing(kind, ids)
+        if existing is None:  # an upsert of a new entity (create is create; update and delete were refused)
+            return self.operation(kind, Action.CREATE, ids, item, now, run)
+        if action is Action.CREATE:  # fails as a conflict, as it does for every key
+            return self.operation(kind, action, ids, item, now, run)
+        # Elasticsearch takes no version condition on an upsert: an existing entity's upsert is its update.
+        merge = Action.UPDATE if action is Action.UPSERT else action
+        return self.operation(kind, merge, ids, item, now, run, condition(existing))
+
     async def ingest(
-        self, kind: EntityKind, action: Action, items: Sequence[Any], run: RunStamp | None = None
+        self,
+        kind: EntityKind,
+        action: Action,
+        items: Sequence[Any],
+        run: RunStamp | None = None,
+        datasources: Sequence[str] | None = None,
     ) -> IngestReport:
-        """Write what is valid, stamped with ``run`` when given; report every item not written, in order."""
+        """Write what is valid, stamped with ``run`` when given; report every item not written, in order.
+
+        ``datasources``: the caller's key is limited to them, so only their entities are written
+        (``gateway.ingest.ownership``; the others are reported 403). Each write is then conditional on the
+        entity's version as read, so an entity named twice is written in two rounds, each read afresh.
+        """
         now = utc_now()
         report = IngestReport(received=len(items))
-        ops: list[BulkOp] = []
-        sent: list[tuple[int, dict[str, str]]] = []
+        valid: list[tuple[int, dict[str, str], Any]] = []
         for position, item in enumerate(items):
             try:
-                ids = item_ids(kind, item)
+                valid.append((position, item_ids(kind, item), item))
             except InvalidItem as exc:
                 report.failures.append(ItemFailure(position, None, 400, "invalid_item", str(exc)))
-                continue
-            ops.append(self.operation(kind, action, ids, item, now, run))
+        for batch in [valid] if datasources is None else rounds(kind, valid):
+            await self._write(kind, action, batch, now, run, datasources, report)
+        report.failures.sort(key=lambda f: f.item)
+        return report
+
+    async def _write(
+        self,
+        kind: EntityKind,
+        action: Action,
+        valid: list[tuple[int, dict[str, str], Any]],
+        now: str,
+        run: RunStamp | None,
+        datasources: Sequence[str] | None,
+        report: IngestReport,
+    ) -> None:
+        owners = None
+        if datasources is not None:
+            batch = [ids for _, ids, _ in valid]
+            owners = await OwnershipCheck.read(self.es, self.tenant_name, kind, batch, datasources)
+        ops: list[BulkOp] = []
+        sent: list[tuple[int, dict[str, str]]] = []
+        for position, ids, item in valid:
+            if owners is None:
+                ops.append(self.operation(kind, action, ids, item, now, run))
+            else:
+                needs_existing = action in (Action.UPDATE, Action.DELETE)
+                if refused := owners.refusal(kind, ids, needs_existing=needs_existing):
+                    failure = ItemFailure(position, ids, refused.status, refused.code, refused.reason)
+                    report.failures.append(failure)
+                    continue
+                ops.append(self._guarded(owners, kind, action, ids, item, now, run))
             sent.append((position, ids))
         if ops:
             outcomes = await bulk_write(self.es, ops, self.policy)
             for (position, ids), outcome in zip(sent, outcomes, strict=True):
                 if not outcome.ok:
                     report.failures.append(_failure(action, position, ids, outcome))
-            report.failures.sort(key=lambda f: f.item)
-        return report

@@ -10,13 +10,14 @@ while it writes, stamps every batch with the run, and ends by finishing the run 
 deletes) or, when ``verdict`` finds the read incomplete, by aborting it. ``--dry-run`` writes nothing
 (``gateway.jobs.dry_run``).
 
-What it retries, with exponential back-off and at most ``RETRIES`` times: a whole request answered 429,
-502, 503 or 504 (waiting at least its ``Retry-After``), and the items of a 207 answered 429 or 503 (only
-those items are sent again). Everything else (400, 404, 409) is final and reported by file and line, as
-is an item still unavailable after the last retry; a request still refused after the last retry stops
-the job. A ``create`` answered 409, or a ``delete`` answered 404, after an earlier 503 may be that
-earlier attempt's own doing (a write Elasticsearch applied but could not confirm on enough shard copies):
-the report says so.
+A request refused for the key's rate limit is waited out and sent again (``gateway.jobs.pacing``).
+What it retries, with exponential back-off and at most ``RETRIES`` times: a whole request answered 429
+(not for the key's limit), 502, 503 or 504 (waiting at least its ``Retry-After``), and the items of a 207
+answered 429 or 503 (only those items are sent again). Everything else (400, 404, 409) is final and
+reported by file and line, as is an item still unavailable after the last retry; a request still refused
+after the last retry stops the job. A ``create`` answered 409, or a ``delete`` answered 404, after an
+earlier 503 may be that earlier attempt's own doing (a write Elasticsearch applied but could not confirm
+on enough shard copies): the report says so.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gateway.ingest.datasources import DataSource, InvalidDataSource, by_id, fir
 from gateway.ingest.entities import ENTITY_KINDS, EntityKind
 from gateway.ingest.writer import Action, ItemFailure, RunStamp
 from gateway.jobs.dry_run import KeySink, WouldDelete, temporary_directory, would_delete
+from gateway.jobs.pacing import PacedClient
 from gateway.jobs.sync_run import NO_DELETE_SCOPE, SyncRun, SyncRunError, error_text, verdict
 from gateway.loading.loader import DEFAULT_BATCH_SIZE, EntitySink, FileReport, SourceError
 from gateway.loading.sources import load_datasource
@@ -177,6 +179,12 @@ class JobReport:
     counts: dict[str, dict[str, int]] | None = None  # per entity: created, updated, deleted
     not_deleted: str | None = None  # why a full sync deleted nothing
     would_delete: dict[str, WouldDelete] | None = None  # a dry run's answer
+    client: PacedClient | None = None  # counts the waits for the key's rate limit
+
+    @property
+    def rate_limited(self) -> int:
+        """How often the key's rate limit made the job wait (each time, the same request was sent again)."""
+        return self.client.waits if self.client else 0
 
     @property
     def failed(self) -> int:
@@ -201,7 +209,7 @@ async def run_job(
     """Run one data source's job. ``since`` (jdbc) reads only rows updated later: such a run never deletes."""
     headers = {"x-tenant-id": tenant_id, "X-API-KEY": api_key}
     try:
-        async with httpx.AsyncClient(
+        async with PacedClient(  # waits out the key's rate limit
             base_url=base_url, headers=headers, verify=verify, timeout=httpx.Timeout(120, connect=10)
         ) as client:
             source = await find_datasource(client, datasource_id)
@@ -209,7 +217,7 @@ async def run_job(
                 raise JobError(f"data source {source.label} is not active")
             chosen = action or source.action
             full = source.full and chosen is Action.UPSERT and since is None and not sync.incremental
-            report = JobReport(source, full=full)
+            report = JobReport(source, full=full, client=client)
             read = functools.partial(
                 load_datasource,
                 datasource=source,
@@ -225,7 +233,7 @@ async def run_job(
             if chosen is Action.DELETE and "delete" not in run.scopes:  # stop before reading anything
                 await run.abort("the API key lacks the delete scope")
                 raise JobError(NO_DELETE_SCOPE.format(what="the delete action"))
-            sink = HttpSink(client, backoff, run=None if chosen is Action.DELETE else run.stamp)
+            sink = HttpSink(client, backoff, run=run.stamp)  # deletes too: a limited key writes only in runs
             try:
                 async with run.renewing():
                     report.files = await read(sink)

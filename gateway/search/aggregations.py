@@ -26,6 +26,7 @@ from gateway.search.rules import (
     Str,
     one_or_many,
 )
+from gateway.search.scoping import Limited
 from gateway.search.text import Regexp
 
 REFUSED_AGGREGATIONS = {
@@ -65,11 +66,13 @@ INCLUDE = (
 )
 _VALUE_SOURCE: dict[str, Rule] = {"field": FIELD, "missing": MISSING, "format": DATE_FORMAT}
 _METRIC = Obj(_VALUE_SOURCE, ("field",), "a metric aggregation")
+_UNMATCHED_TERMS = "it lists terms of documents the search does not match"
 _TERMS = {
     **_VALUE_SOURCE,
     "size": SIZE,
     "shard_size": SIZE,
-    "min_doc_count": Int(0, 2**31 - 1),
+    # 0 lists the field's terms of documents the query did not match: refused to limited keys.
+    "min_doc_count": Limited(Int(0, 2**31 - 1), lambda n: _UNMATCHED_TERMS if n == 0 else None),
     "shard_min_doc_count": Int(0, 2**31 - 1),
     "show_term_doc_count_error": Bool(),
     "order": ORDER,

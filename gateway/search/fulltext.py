@@ -28,10 +28,19 @@ from gateway.search.rules import (
     Never,
     Num,
     Obj,
+    OneOf,
     Rule,
     Scalar,
     Str,
     one_or_many,
+)
+from gateway.search.scoping import (
+    EXPANSION_REASON,
+    Limited,
+    always,
+    fuzziness_refused,
+    query_string_refused,
+    simple_query_string_refused,
 )
 from gateway.search.text import QueryString
 
@@ -133,20 +142,31 @@ _INTERVAL_FILTER = Obj(
     },
     name="an intervals filter",
 )
+# Interval prefixes, wildcards and fuzzy rules fail past 128 expanded terms of the whole index.
+_INTERVAL_EXPANSION = always("it expands to at most 128 terms of every data source's documents, else fails")
 INTERVAL_RULES: dict[str, Rule] = {
     "match": Obj({**_USE_FIELD, **_GAPS, "query": TEXT, "filter": _INTERVAL_FILTER}, ("query",), "match"),
-    "prefix": Obj({**_USE_FIELD, "prefix": Str("wildcard / prefix characters")}, ("prefix",), "prefix"),
-    "wildcard": Obj({**_USE_FIELD, "pattern": Str("wildcard / prefix characters")}, ("pattern",), "wildcard"),
-    "fuzzy": Obj(
-        {
-            **_USE_FIELD,
-            "term": Str("wildcard / prefix characters"),
-            "prefix_length": Int(0, 1_000),
-            "transpositions": Bool(),
-            "fuzziness": FUZZINESS,
-        },
-        ("term",),
-        "fuzzy",
+    "prefix": Limited(
+        Obj({**_USE_FIELD, "prefix": Str("wildcard / prefix characters")}, ("prefix",), "prefix"),
+        _INTERVAL_EXPANSION,
+    ),
+    "wildcard": Limited(
+        Obj({**_USE_FIELD, "pattern": Str("wildcard / prefix characters")}, ("pattern",), "wildcard"),
+        _INTERVAL_EXPANSION,
+    ),
+    "fuzzy": Limited(
+        Obj(
+            {
+                **_USE_FIELD,
+                "term": Str("wildcard / prefix characters"),
+                "prefix_length": Int(0, 1_000),
+                "transpositions": Bool(),
+                "fuzziness": FUZZINESS,
+            },
+            ("term",),
+            "fuzzy",
+        ),
+        _INTERVAL_EXPANSION,
     ),
     "all_of": Obj(
         {**_GAPS, "intervals": ListOf(INTERVALS_RULE, 64), "filter": _INTERVAL_FILTER},
@@ -158,42 +178,57 @@ INTERVAL_RULES: dict[str, Rule] = {
     ),
 }
 
+
+def _fuzzy_limited(short: Rule, params: dict[str, Rule], name: str) -> Rule:
+    """``short_or_full``, whose full form a limited key may use fuzzily only with a safe rewrite."""
+    full = Limited(with_name(params, name, ("query",)), fuzziness_refused)
+    return FieldKeyed(OneOf(short, full), name=name)
+
+
 FULL_TEXT_QUERIES: dict[str, Rule] = {
-    "match": short_or_full(Scalar(), _MATCH, "match", "query"),
+    "match": _fuzzy_limited(Scalar(), _MATCH, "match"),
     "match_phrase": short_or_full(TEXT, _PHRASE, "match_phrase", "query"),
-    "match_phrase_prefix": short_or_full(
-        TEXT, {**_PHRASE, "max_expansions": EXPANSIONS}, "match_phrase_prefix", "query"
+    # Its last term expands to the first max_expansions terms of the whole index with that prefix.
+    "match_phrase_prefix": Limited(
+        short_or_full(TEXT, {**_PHRASE, "max_expansions": EXPANSIONS}, "match_phrase_prefix", "query"),
+        always(EXPANSION_REASON),
     ),
-    "match_bool_prefix": short_or_full(TEXT, {**_MATCH, "query": TEXT}, "match_bool_prefix", "query"),
-    "multi_match": with_name(_MULTI, "multi_match", ("query",)),
+    "match_bool_prefix": _fuzzy_limited(TEXT, {**_MATCH, "query": TEXT}, "match_bool_prefix"),
+    "multi_match": Limited(with_name(_MULTI, "multi_match", ("query",)), fuzziness_refused),
     "combined_fields": with_name(
         {key: _MULTI[key] for key in ("query", "fields", "operator", "minimum_should_match")}
         | {"zero_terms_query": ZERO_TERMS, "auto_generate_synonyms_phrase_query": Bool()},
         "combined_fields",
         ("query", "fields"),
     ),
-    "query_string": with_name(_QUERY_STRING, "query_string", ("query",)),
-    "simple_query_string": with_name(_SIMPLE_QUERY_STRING, "simple_query_string", ("query",)),
-    "more_like_this": with_name(
-        {
-            "fields": FIELDS,
-            "like": _LIKE,
-            "unlike": _LIKE,
-            "max_query_terms": Int(1, "more_like_this max_query_terms"),
-            "min_term_freq": Int(0, 1_000_000),
-            "min_doc_freq": Int(0, 2**31 - 1),
-            "max_doc_freq": Int(0, 2**31 - 1),
-            "min_word_length": Int(0, 1_000),
-            "max_word_length": Int(0, 1_000),
-            "stop_words": ListOf(Str(), 1_000),
-            "analyzer": ANALYZER,
-            "minimum_should_match": MINIMUM_SHOULD_MATCH,
-            "fail_on_unsupported_field": Bool(),
-            "boost_terms": Num(0, 1e9),
-            "include": Bool(),
-        },
-        "more_like_this",
-        ("like",),
+    "query_string": Limited(with_name(_QUERY_STRING, "query_string", ("query",)), query_string_refused),
+    "simple_query_string": Limited(
+        with_name(_SIMPLE_QUERY_STRING, "simple_query_string", ("query",)), simple_query_string_refused
+    ),
+    # It keeps the terms of the liked text by how frequent they are in the whole index.
+    "more_like_this": Limited(
+        with_name(
+            {
+                "fields": FIELDS,
+                "like": _LIKE,
+                "unlike": _LIKE,
+                "max_query_terms": Int(1, "more_like_this max_query_terms"),
+                "min_term_freq": Int(0, 1_000_000),
+                "min_doc_freq": Int(0, 2**31 - 1),
+                "max_doc_freq": Int(0, 2**31 - 1),
+                "min_word_length": Int(0, 1_000),
+                "max_word_length": Int(0, 1_000),
+                "stop_words": ListOf(Str(), 1_000),
+                "analyzer": ANALYZER,
+                "minimum_should_match": MINIMUM_SHOULD_MATCH,
+                "fail_on_unsupported_field": Bool(),
+                "boost_terms": Num(0, 1e9),
+                "include": Bool(),
+            },
+            "more_like_this",
+            ("like",),
+        ),
+        always("it picks its terms by how frequent they are in every data source's documents"),
     ),
     "intervals": FieldKeyed(INTERVALS_RULE, name="intervals"),
 }

@@ -28,8 +28,10 @@ from gateway.search.rules import (
     reject,
     type_name,
 )
+from gateway.search.scoping import Limited
 
 SCRIPTS = "scripts are not allowed"
+_EXPLAIN = "explanations show statistics of every data source's documents"
 
 _ORDER = Enum("asc", "desc")
 _SORT_OPTIONS: dict[str, Rule] = {
@@ -151,7 +153,7 @@ def hit_rules(query: Rule) -> HitRules:
         "docvalue_fields": DOCVALUE_FIELDS,
         "stored_fields": STORED_FIELDS,
         "highlight": highlight,
-        "explain": Bool(),
+        "explain": Limited(Bool(), lambda on: _EXPLAIN if on else None),
         "version": Bool(),
         "seq_no_primary_term": Bool(),
         "track_scores": Bool(),

@@ -41,6 +41,7 @@ from gateway.search.rules import (
     Str,
     one_or_many,
 )
+from gateway.search.scoping import FUZZY_REASON, Limited, always, rewrite_refused
 from gateway.search.text import Regexp
 
 REFUSED_QUERIES = {
@@ -142,7 +143,8 @@ QUERIES: dict[str, Rule] = {
             "score_mode": Enum("multiply", "sum", "avg", "first", "max", "min"),
             "boost_mode": Enum("multiply", "replace", "sum", "avg", "max", "min"),
             "max_boost": Num(0, 3.5e38),
-            "min_score": Num(-1e9, 1e9),
+            # Keeps documents by their score, which counts other data sources' documents.
+            "min_score": Limited(Num(-1e9, 1e9), always("it filters by scores, which count every document")),
         },
         "function_score",
     ),
@@ -192,18 +194,28 @@ QUERIES: dict[str, Rule] = {
         "regexp",
         "value",
     ),
-    "fuzzy": short_or_full(
-        Str("wildcard / prefix characters"),
-        {
-            "value": Scalar("wildcard / prefix characters"),
-            "fuzziness": FUZZINESS,
-            "max_expansions": EXPANSIONS,
-            "prefix_length": Int(0, 1_000),
-            "transpositions": Bool(),
-            "rewrite": REWRITE,
-        },
-        "fuzzy",
-        "value",
+    # Its default rewrite keeps the top max_expansions terms of the whole index: a limited key must say
+    # "rewrite": "constant_score".
+    "fuzzy": FieldKeyed(
+        OneOf(
+            Limited(Str("wildcard / prefix characters"), always(FUZZY_REASON)),
+            Limited(
+                with_name(
+                    {
+                        "value": Scalar("wildcard / prefix characters"),
+                        "fuzziness": FUZZINESS,
+                        "max_expansions": EXPANSIONS,
+                        "prefix_length": Int(0, 1_000),
+                        "transpositions": Bool(),
+                        "rewrite": REWRITE,
+                    },
+                    "fuzzy",
+                    ("value",),
+                ),
+                lambda params: None if rewrite_refused(params.get("rewrite")) is None else FUZZY_REASON,
+            ),
+        ),
+        name="fuzzy",
     ),
     **FULL_TEXT_QUERIES,
     "geo_distance": FieldKeyed(

@@ -21,6 +21,7 @@ from gateway.es.passthrough import PassthroughClient
 from gateway.search.guard import check_search_body
 from gateway.search.limits import limit
 from gateway.search.rules import SearchRejected
+from gateway.search.scoping import limited_check, scope_body
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,21 @@ def parse_request(envelope: Any) -> dict[str, Any]:
     return check_search_body(envelope["query"])
 
 
-def prepare_search(raw: bytes) -> bytes:
-    """A raw ``{"query": ...}`` request → the checked search body Elasticsearch gets (with a timeout)."""
+def prepare_search(raw: bytes, datasources: tuple[str, ...] | None = None) -> bytes:
+    """A raw ``{"query": ...}`` request → the checked search body Elasticsearch gets (with a timeout).
+
+    With ``datasources`` (a key limited to them), the body is checked with the limited keys' refusals and
+    scoped to those data sources (``scoping.py``); without, it is sent as the caller wrote it.
+    """
     try:
         envelope: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from exc
-    body = parse_request(envelope)
+    if datasources is None:
+        body = parse_request(envelope)
+    else:
+        with limited_check():
+            body = scope_body(parse_request(envelope), datasources)
     body["timeout"] = body.get("timeout", DEFAULT_TIMEOUT)
     try:
         return orjson.dumps(body)
@@ -61,9 +70,13 @@ _prepare_small_search = functools.lru_cache(maxsize=256)(prepare_search)
 CACHED_BODY_BYTES = 4096
 
 
-async def search_datasources(client: PassthroughClient, index: str, raw: bytes) -> bytes:
-    """Check a raw ``{"query": ...}`` request and return Elasticsearch's response bytes unchanged."""
-    body = _prepare_small_search(raw) if len(raw) <= CACHED_BODY_BYTES else prepare_search(raw)
+async def search_datasources(
+    client: PassthroughClient, index: str, raw: bytes, datasources: tuple[str, ...] | None = None
+) -> bytes:
+    """Check a raw ``{"query": ...}`` request and return Elasticsearch's response bytes unchanged;
+    ``datasources``: the data sources the caller's key is limited to (None: no limit)."""
+    small = len(raw) <= CACHED_BODY_BYTES
+    body = _prepare_small_search(raw, datasources) if small else prepare_search(raw, datasources)
     # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
     # never a silently partial answer.
     path = f"/{index}/_search?allow_partial_search_results=false"

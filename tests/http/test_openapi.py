@@ -32,7 +32,7 @@ CALLER: Requirements = [
     {"AdminBearer": []},
 ]
 ADMIN_STATUSES = {200, 400, 401, 403, 503}
-WRITE_STATUSES = {200, 207, 400, 401, 403, 409, 413, 503}
+WRITE_STATUSES = {200, 207, 400, 401, 403, 409, 413, 429, 503}
 
 OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("get", "/health-check", PUBLIC, {200}),
@@ -53,20 +53,20 @@ OPERATIONS: list[tuple[str, str, Requirements | None, set[int]]] = [
     ("post", "/api/admin/updateApiToken", SESSION, ADMIN_STATUSES | {404, 409, 413}),
     ("post", "/api/admin/rotateApiToken", SESSION, ADMIN_STATUSES | {404, 409, 413}),
     ("get", "/api/admin/audit", SESSION, ADMIN_STATUSES),
-    ("post", "/jas/datasource/search", CALLER, {200, 400, 401, 403, 413, 503}),
+    ("post", "/jas/datasource/search", CALLER, {200, 400, 401, 403, 413, 429, 503}),
     ("post", "/api/ingest/applications", CALLER, WRITE_STATUSES),
     ("post", "/api/ingest/entitlements", CALLER, WRITE_STATUSES),
     ("post", "/api/ingest/identities", CALLER, WRITE_STATUSES),
     ("post", "/api/ingest/assignments", CALLER, WRITE_STATUSES),
-    ("get", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 503}),
-    ("post", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 413, 503}),
-    ("get", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 503}),
-    ("post", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/start", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/renew", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/finish", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/abort", CALLER, {200, 400, 401, 403, 404, 409, 413, 503}),
-    ("post", "/api/ingest/sync/{datasourceId}/check", CALLER, {200, 400, 401, 403, 404, 413, 503}),
+    ("get", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 429, 503}),
+    ("post", "/api/ingest/datasources", CALLER, {200, 400, 401, 403, 413, 429, 503}),
+    ("get", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 429, 503}),
+    ("post", "/api/ingest/mappings", CALLER, {200, 400, 401, 403, 413, 429, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/start", CALLER, {200, 400, 401, 403, 404, 409, 413, 429, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/renew", CALLER, {200, 400, 401, 403, 404, 409, 413, 429, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/finish", CALLER, {200, 400, 401, 403, 404, 409, 413, 429, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/abort", CALLER, {200, 400, 401, 403, 404, 409, 413, 429, 503}),
+    ("post", "/api/ingest/sync/{datasourceId}/check", CALLER, {200, 400, 401, 403, 404, 413, 429, 503}),
 ]
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
@@ -164,3 +164,12 @@ def test_every_body_is_declared_with_its_model_and_capped(spec: dict[str, Any]) 
     schema = login["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["username", "password"]
     assert login["responses"]["413"]["description"] == f"Body larger than {SMALL_BODY_BYTES // 1024} KiB"
+
+
+def test_key_routes_document_the_rate_limit_fields(spec: dict[str, Any]) -> None:
+    for method, path, security, _ in OPERATIONS:
+        responses = spec["paths"][path][method]["responses"]
+        if security != CALLER:
+            continue
+        assert set(responses["429"]["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+        assert {"RateLimit-Policy", "RateLimit"} <= set(responses["200"]["headers"]), (method, path)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from gateway.search.guard import BODY
 from gateway.search.keyed import FieldKeyed, MapOf, Tagged
 from gateway.search.rules import ListOf, Obj, OneOf, Rule
+from gateway.search.scoping import Limited
 
 FIELDS = st.sampled_from(["name", "name.keyword", "datasource_id.keyword", "sync_type", "metadata.created"])
 TEXT = st.text(max_size=12)
@@ -163,6 +164,8 @@ def grammar_words() -> list[str]:
             children = [rule.value, *rule.options.values()]
         elif isinstance(rule, OneOf):
             children = list(rule.alternatives)
+        elif isinstance(rule, Limited):
+            children = [rule.rule]
         elif isinstance(rule, ListOf | MapOf):
             children = [rule.item if isinstance(rule, ListOf) else rule.value]
         for child in children:

@@ -14,6 +14,7 @@ from gateway.http.bodies import SMALL_BODY_BYTES, read_json
 from gateway.http.deps import CallerDep, RecorderDep, ServicesDep
 from gateway.http.observability import RequestRecorder
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.http.routes.sync import require_datasource
 from gateway.http.scopes import require_delete
 from gateway.ingest import entities
 from gateway.ingest.catalog import (
@@ -62,11 +63,11 @@ class FailedItem(BaseModel):
     id: dict[str, str] | None = Field(None, description="The item's id fields, when they were valid.")
     status: int = Field(
         description="503 and 429: not written now, send this item again with back-off; "
-        "400, 404 and 409: final, do not retry."
+        "400, 403 (another data source's entity, for a key limited to data sources), 404 and 409: final."
     )
     code: str = Field(
         description="`unavailable` (503), `too_many_requests` (429), `invalid_item` or `rejected` (400), "
-        "`not_found` (404), `conflict` (409)."
+        "`forbidden` (403), `not_found` (404), `conflict` (409)."
     )
     reason: str
 
@@ -159,6 +160,7 @@ def _write_route(kind: EntityKind) -> dict[str, Any]:  # the OpenAPI text of POS
                 described={
                     **CALLER_ERRORS,
                     400: "Malformed body, unknown fields or action, empty batch",
+                    403: f"{CALLER_ERRORS[403]}; or a key limited to data sources writing outside their runs",
                     409: "`syncRun` does not hold the data source's lease (ended, expired or taken over)",
                     413: "Too many items, too large a body, or too many JSON values in it",
                     503: "Elasticsearch unreachable or timed out: no item acknowledged; repeat the whole "
@@ -178,9 +180,11 @@ async def _ingest(
     if action is Action.DELETE:  # before anything is written or checked
         require_delete(caller, "the ingest delete action")
     run = parse_run(payload)
+    if caller.datasources is not None:  # a limited key writes only within runs of its data sources
+        require_datasource(caller, run.datasource_id if run else None)
     if run is not None:
         await services.sync.check_write(run)
-    report = await services.ingestor.ingest(kind, action, items, run)
+    report = await services.ingestor.ingest(kind, action, items, run, caller.datasources)
     outcomes = Counter(failure.code for failure in report.failures)
     outcomes["written"] = report.succeeded
     recorder.count_items(kind.name, action.value, outcomes)
@@ -265,9 +269,10 @@ def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
     responses=READ_BODY_RESPONSES,
     **DATASOURCES_DOC,
 )
-async def datasources(request: Request, _: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+async def datasources(request: Request, caller: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
     filters = parse_filter(DatasourceFilter, await _raw_filters(request))
-    return await find_datasources(services.es, services.settings.datasource_index, filters)
+    index = services.settings.datasource_index
+    return await find_datasources(services.es, index, filters, caller.datasources)
 
 
 @router.get(
@@ -284,6 +289,7 @@ async def datasources(request: Request, _: CallerDep, services: ServicesDep) -> 
     responses=READ_BODY_RESPONSES,
     **MAPPINGS_DOC,
 )
-async def mappings(request: Request, _: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+async def mappings(request: Request, caller: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
     filters = parse_filter(MappingFilter, await _raw_filters(request))
-    return await find_mappings(services.es, services.settings.mappings_index, filters)
+    index = services.settings.mappings_index
+    return await find_mappings(services.es, index, filters, caller.datasources)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
 from gateway.http.bodies import read_body
 from gateway.http.deps import ServicesDep
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
+from gateway.http.ratelimit import SCOPE_KEY
 from gateway.http.scopes import check_route
 from gateway.http.search_schema import REQUEST_SCHEMA
 from gateway.search import MAX_BODY_BYTES, search_datasources
@@ -64,17 +65,27 @@ SEARCH_PATH = "/jas/datasource/search"
 async def datasource_search(request: Request, services: ServicesDep) -> Response:
     # In a running gateway ``gateway.http.fastpath`` answers this path first, with the same ``search``.
     address = request.client.host if request.client else None
-    body = await search(services, request.headers, request.receive, address)
+    body = await search(services, request.headers, request.receive, address, request.scope)
     return Response(body, media_type="application/json")
 
 
 async def search(
-    services: Services, headers: Mapping[str, str], receive: Receive, address: str | None = None
+    services: Services,
+    headers: Mapping[str, str],
+    receive: Receive,
+    address: str | None = None,
+    scope: Scope | None = None,
 ) -> bytes:
     """The passthrough search, for the route and the fast path alike: caller, body, guard, Elasticsearch.
 
-    ``headers`` are lower-case names; the answer is Elasticsearch's response bytes, untouched.
+    ``headers`` are lower-case names; the answer is Elasticsearch's response bytes, untouched. A limited
+    key's quota is left in ``scope`` for the answer's RateLimit fields (``gateway.http.ratelimit``).
     """
-    check_route(await services.callers.authenticate(headers, address), "POST", SEARCH_PATH)
+    caller = await services.callers.authenticate(headers, address)
+    if caller.quota is not None and scope is not None:
+        scope[SCOPE_KEY] = caller.quota
+    check_route(caller, "POST", SEARCH_PATH)
     raw = await read_body(receive, headers.get("content-length"), MAX_BODY_BYTES)
-    return await search_datasources(services.passthrough, services.settings.datasource_index, raw)
+    index = services.settings.datasource_index
+    # A key limited to data sources sees only theirs: its body is scoped (gateway.search.scoping).
+    return await search_datasources(services.passthrough, index, raw, caller.datasources)

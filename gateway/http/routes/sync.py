@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gateway.auth.callers import Caller
 from gateway.auth.scopes import Scope
+from gateway.errors import NotPermitted
 from gateway.http.bodies import SMALL_BODY_BYTES, read_json, read_model, validate_body
 from gateway.http.deps import CallerDep, ServicesDep
 from gateway.http.openapi import CALLER_ERRORS, CALLER_SECURITY, errors, request_body, secured, too_large
@@ -131,6 +132,7 @@ def _doc(
 ) -> dict[str, Any]:
     """The route's OpenAPI entries; ``conflict`` describes its 409, ``body_limit`` its 413."""
     texts = {**CALLER_ERRORS, 400: "Malformed body or data-source id", 404: "No such data source"}
+    texts[403] = f"{CALLER_ERRORS[403]}; or a key limited to other data sources (`forbidden`)"
     statuses = [400, 401, 403, 404]
     if conflict is not None:
         statuses.append(409)
@@ -146,6 +148,24 @@ def _doc(
         "openapi_extra": extra,
         "responses": errors(*statuses, 503, described=texts),
     }
+
+
+def require_datasource(caller: Caller, datasource_id: str | None) -> None:
+    """403 ``forbidden`` (a refusal of the key) when the caller's key is limited to data sources and
+    ``datasource_id`` is not one of them; ``None``: a write outside any sync run."""
+    allowed = caller.datasources
+    if allowed is None or (datasource_id is not None and datasource_id in allowed):
+        return
+    if datasource_id is None:
+        error = NotPermitted(
+            "this key is limited to data sources: it writes only within a sync run of one of them "
+            "(send datasourceId and syncRun)"
+        )
+    else:
+        error = NotPermitted(f"this key is limited to data sources other than {datasource_id}")
+    if caller.record is not None:
+        error.refusing(caller.record.id, caller.record.name, "datasource")
+    raise error
 
 
 def _holder(caller: Caller) -> str:
@@ -172,6 +192,7 @@ NOT_HOLDER = "The run does not hold the data source's lease (ended, expired or t
 async def start(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> StartOut:
+    require_datasource(caller, datasource_id)
     raw = await read_json(request, SMALL_BODY_BYTES, optional=True)
     if validate_body(StartBody, {} if raw is None else raw).mode == "full":
         require_delete(caller, "a full sync run (its finish deletes what left the source)")
@@ -191,6 +212,7 @@ async def start(
 async def renew(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> LeaseOut:
+    require_datasource(caller, datasource_id)
     body = await read_model(request, RunBody)
     lease = await services.sync.renew(datasource_id, body.runId, _holder(caller))
     return LeaseOut(**lease.as_json())
@@ -213,6 +235,7 @@ async def renew(
 async def finish(
     datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> FinishOut:
+    require_datasource(caller, datasource_id)
     body = await read_model(request, FinishBody)
     if body.mode == "full":
         require_delete(caller, "finishing a full sync run (its deletes)")
@@ -243,8 +266,9 @@ async def finish(
     ),
 )
 async def abort(
-    datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
+    datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> AbortOut:
+    require_datasource(caller, datasource_id)
     body = await read_model(request, AbortBody)
     await services.sync.abort(datasource_id, body.runId, body.reason)
     return AbortOut(runId=body.runId, message="sync run aborted; nothing deleted")
@@ -265,8 +289,9 @@ async def abort(
     ),
 )
 async def check(
-    datasource_id: DatasourceId, request: Request, _: CallerDep, services: ServicesDep
+    datasource_id: DatasourceId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> CheckOut:
+    require_datasource(caller, datasource_id)
     limit = services.settings.ingest_max_body_bytes
     body = await read_model(request, CheckBody, limit, max_values=MAX_CHECK_KEYS * 8)  # commas in keys too
     kind = ENTITY_KINDS[body.entity]
