@@ -278,3 +278,19 @@ def test_records_show_the_address_a_key_was_last_used_from(client: TestClient) -
         return found[0]["last_used_address"]
 
     assert eventually(last_address, "the key's last use to be recorded") == "testclient"
+
+
+def test_network_and_rate_refusals_are_counted_on_the_search_fast_path(
+    client: TestClient, clock: FrozenClock
+) -> None:
+    token = login(client)
+    limited = create_key(client, token, name="Remote", allowedNetworks=["192.0.2.0/24"])
+    slow = create_key(client, token, name="Slow", rateLimit={"requests": 1, "perSeconds": 60})
+    assert search(client, _headers(limited)).status_code == 403
+    assert search(client, _headers(slow)).status_code == 200
+    for _ in range(2):
+        assert search(client, _headers(slow)).status_code == 429
+    flush(client, clock)
+    refused = events(client, login(client), action="key.refused")
+    counted = {(e["keyName"], e["details"]["reason"], e["count"]) for e in refused}
+    assert counted == {("Remote", "network", 1), ("Slow", "rate", 2)}

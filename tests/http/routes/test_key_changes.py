@@ -130,7 +130,7 @@ def test_rotation_gives_a_new_key_with_the_same_settings_and_ends_the_old_one_af
         name="Nightly",
         scopes=["search"],
         datasources=["ds-a"],
-        allowedNetworks=["127.0.0.0/8"],
+        rateLimit={"requests": 50, "perSeconds": 1},
     )
     old = _record(client, token, key)
     answer = _post(client, token, ROTATE, {"token": key, "overlapHours": 2})
