@@ -24,7 +24,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("gateway.app",)),
     ("http", ("gateway.http",)),
     ("services", ("gateway.services",)),
-    ("domain", ("gateway.auth", "gateway.search", "gateway.ingest", "gateway.loading", "gateway.jobs")),
+    (
+        "domain",
+        (
+            "gateway.audit",
+            "gateway.auth",
+            "gateway.search",
+            "gateway.ingest",
+            "gateway.loading",
+            "gateway.jobs",
+        ),
+    ),
     ("es", ("gateway.es",)),
     (
         "foundation",
@@ -41,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Everything below http/ is free of the web stack.
 NO_HTTP = (
     "gateway.services",
+    "gateway.audit",
     "gateway.auth",
     "gateway.search",
     "gateway.ingest",

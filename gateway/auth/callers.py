@@ -71,7 +71,7 @@ class CallerCheck:
         if credentials is None:
             raise invalid_key()
         if credentials.scheme == "api_key":
-            record = await self._verifier.verify(credentials.value, tenant_header)
+            record = await self._verifier.verify(credentials.value, tenant_header, address)
             networks = record.networks
             if networks is not None and not networks.allows(address):
                 where = (address or "an unknown address")[:64]
