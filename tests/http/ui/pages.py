@@ -65,14 +65,31 @@ class AdminApi:
         answer.raise_for_status()
         self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
 
-    def create(self, name: str, expiration: str | None = None, description: str = "") -> str:
-        body = {"name": name, "description": description, "expiration": expiration or in_days(90)}
+    def create(self, name: str, expiration: str | None = None, description: str = "", **limits: Any) -> str:
+        """A key; ``limits`` are createApiToken's other members (scopes, datasources, allowedNetworks...)."""
+        body = {"name": name, "description": description, "expiration": expiration or in_days(90), **limits}
+        key: str = self.post("createApiToken", body)["token"]
+        return key
+
+    def post(self, route: str, body: dict[str, Any]) -> Any:
         answer = httpx.post(
-            f"{self.url}/api/admin/createApiToken", json=body, headers=self.headers, timeout=HTTP_TIMEOUT
+            f"{self.url}/api/admin/{route}", json=body, headers=self.headers, timeout=HTTP_TIMEOUT
         )
         assert answer.status_code == 200, answer.text
-        key: str = answer.json()["token"]
-        return key
+        return answer.json()
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The newest getTokens entry named ``name``."""
+        answer = httpx.get(
+            f"{self.url}/api/admin/getTokens",
+            params={"search": name, "maxResults": 100},
+            headers=self.headers,
+            timeout=HTTP_TIMEOUT,
+        )
+        assert answer.status_code == 200, answer.text
+        entries: list[dict[str, Any]] = [entry for entry in answer.json() if entry["name"] == name]
+        assert entries, f"no key named {name!r}"
+        return entries[0]
 
     def search_status(self, key: str) -> int:
         """The status of the documented search with ``key``."""
@@ -82,13 +99,7 @@ class AdminApi:
         ).status_code
 
     def revoke(self, key: str) -> None:
-        answer = httpx.post(
-            f"{self.url}/api/admin/revokeApiToken",
-            json={"token": key},
-            headers=self.headers,
-            timeout=HTTP_TIMEOUT,
-        )
-        assert answer.status_code == 200, answer.text
+        self.post("revokeApiToken", {"token": key})
 
 
 class ConsoleWatch:

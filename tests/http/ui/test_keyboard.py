@@ -49,13 +49,16 @@ def test_log_in_generate_and_revoke_with_the_keyboard_only(page: Page, gateway: 
     actions = page.get_by_role("button", name="Actions for Keyboard key")
     actions.focus()
     page.keyboard.press("ArrowDown")
-    expect(page.get_by_role("menuitem", name="Revoke")).to_be_focused()
-    page.keyboard.press("ArrowDown")
-    expect(page.get_by_role("menuitem", name="Delete")).to_be_focused()
+    for item in ("Edit", "Rotate", "Revoke", "Delete"):
+        expect(page.get_by_role("menuitem", name=item)).to_be_focused()
+        page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Edit")).to_be_focused()  # round again
     page.keyboard.press("Escape")
     expect(actions).to_be_focused()
     expect(actions).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("Enter")
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")  # Revoke
     confirm = page.get_by_role("dialog", name="Revoke API key")
     expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice comes first
@@ -63,7 +66,8 @@ def test_log_in_generate_and_revoke_with_the_keyboard_only(page: Page, gateway: 
     expect(confirm).to_have_count(0)
     expect(row_of(page, "Keyboard key").locator("td").nth(8)).to_have_text("Active")
     actions.focus()
-    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowUp")  # opens on the last item, Delete
+    page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(confirm.get_by_role("button", name="Revoke")).to_be_focused()

@@ -1,6 +1,7 @@
 // One key record as a table row, and its status in words (never colour alone).
 
 import { el, plural } from "./dom.js";
+import { accessCell } from "./restrictions.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const EXPIRY_WARNING_DAYS = 7;
@@ -68,6 +69,7 @@ export function keyRow(entry, { selected, isNew, onSelect, onActions }) {
     el("td", { text: formatTime(entry.last_used) }),
     el("td", { text: entry.creator }),
     el("td", { class: `status status-${status.kind}`, text: status.text }),
+    accessCell(entry),
     el("td", {}, actions),
   );
   if (isNew) row.classList.add("new");
