@@ -15,7 +15,7 @@ from gateway.http.errors import install_error_handlers
 from gateway.http.fastpath import GatewayApp
 from gateway.http.observability import ObservabilityMiddleware, RequestRecorder, install_access_log_redaction
 from gateway.http.openapi import install_openapi
-from gateway.http.routes import admin, auth, ingest, search, service, sync
+from gateway.http.routes import admin, audit, auth, ingest, key_changes, search, service, sync
 from gateway.http.ui import install_ui
 from gateway.services import open_services
 from gateway.settings import Settings
@@ -56,7 +56,7 @@ def create_app(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     app.state.recorder = recorder
     install_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)
-    for module in (service, auth, admin, search, ingest, sync):
+    for module in (service, auth, admin, key_changes, audit, search, ingest, sync):
         app.include_router(module.router)
     install_ui(app)
     install_openapi(app)

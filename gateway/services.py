@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
+from gateway.audit.store import AuditStore
+from gateway.audit.trail import AuditTrail
 from gateway.auth.callers import CallerCheck
 from gateway.auth.key_lifecycle import ApiKeys
 from gateway.auth.key_store import ApiKeyStore
@@ -54,6 +56,7 @@ class Services:
     verifier: ApiKeyVerifier
     keys: ApiKeys
     callers: CallerCheck
+    audit: AuditTrail
     ingestor: Ingestor
     sync: SyncService
     sniffer: NodeSniffer | None = None
@@ -105,6 +108,7 @@ def build_services(
     connection = ConnectionSettings.from_settings(settings)  # both clients share its header and TLS context
     es = build_client(connection)
     tenant_id = str(settings.tenant_id)
+    audit = AuditTrail(AuditStore(es), clock, settings.audit_retention_days)
     authenticator = Authenticator(
         users=UserStore(es),
         hasher=PasswordHasher(),
@@ -120,6 +124,7 @@ def build_services(
         token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
         session_lifetime=dt.timedelta(hours=settings.session_lifetime_hours),
         admin_group=settings.admin_group,
+        audit=audit,
         clock=clock,
     )
     store = ApiKeyStore(es)
@@ -145,8 +150,9 @@ def build_services(
         templates=templates,
         authenticator=authenticator,
         verifier=verifier,
-        keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock),
+        keys=ApiKeys(store, secrets.api_key_hmac_key, tenant_id, verifier, clock, audit),
         callers=CallerCheck(verifier, authenticator, tenant_id),
+        audit=audit,
         ingestor=Ingestor(es, settings.tenant_name, policy=policy),
         sync=SyncService(
             es,
@@ -173,12 +179,15 @@ async def open_services(
         # Start anyway: readiness stays false and set-up completes once Elasticsearch answers.
         log.warning("Elasticsearch not available at start (%s); will retry on readiness checks", exc)
     watch = asyncio.create_task(services.verifier.watch(), name="api-key-revocation-watch")
+    audit = asyncio.create_task(services.audit.run(), name="audit-trail-flush")
     try:
         yield services
     finally:
-        watch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watch
+        for task in (watch, audit):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await services.audit.close()  # what was counted but not yet written
         if services.sniffer is not None:
             await services.sniffer.close()
         await services.verifier.close()

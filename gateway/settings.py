@@ -187,6 +187,9 @@ class Settings(BaseSettings):
         alias="GATEWAY_REVOCATION_WINDOW_SECONDS",
         description="Bound on how long another replica may still accept a revoked key.",
     )
+    audit_retention_days: int = Field(
+        90, ge=1, le=3650, alias="GATEWAY_AUDIT_RETENTION_DAYS", description="Days of audit trail kept."
+    )
 
     # --- ingestion ---
     ingest_max_items: int = Field(

@@ -24,13 +24,24 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("gateway.app",)),
     ("http", ("gateway.http",)),
     ("services", ("gateway.services",)),
-    ("domain", ("gateway.auth", "gateway.search", "gateway.ingest", "gateway.loading", "gateway.jobs")),
+    (
+        "domain",
+        (
+            "gateway.audit",
+            "gateway.auth",
+            "gateway.search",
+            "gateway.ingest",
+            "gateway.loading",
+            "gateway.jobs",
+        ),
+    ),
     ("es", ("gateway.es",)),
     ("foundation", ("gateway.errors", "gateway.ids", "gateway.settings", "gateway.clock", "gateway.bundled")),
 )
 # Everything below http/ is free of the web stack.
 NO_HTTP = (
     "gateway.services",
+    "gateway.audit",
     "gateway.auth",
     "gateway.search",
     "gateway.ingest",

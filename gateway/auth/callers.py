@@ -60,7 +60,7 @@ class CallerCheck:
         if credentials is None:
             raise invalid_key()
         if credentials.scheme == "api_key":
-            record = await self._verifier.verify(credentials.value, tenant_header)
+            record = await self._verifier.verify(credentials.value, tenant_header, address)
             return Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
         user, _ = await self._authenticator.user_for_token(credentials.value)
         self._authenticator.require_admin(user)

@@ -13,10 +13,11 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 
 from gateway.auth.restrictions import NO_LIMITS, KeyLimits, NetworkList, networks_of, rate_view
 from gateway.auth.scopes import DEFAULT_SCOPES, Scope, stored_scopes
+from gateway.errors import Conflict
 from gateway.ids import KEY_DIGEST
 
 API_KEYS_INDEX = "gateway-api-keys"
@@ -24,7 +25,7 @@ STATE_INDEX = "gateway-state"
 REVOCATIONS_DOC = "api-key-revocations"
 
 
-STATUSES = ("active", "expired", "revoked")
+CHANGED_MEANWHILE = "The key's record changed while this change was being made; read it again and retry."
 
 
 # Retries of a partial update that lost a race with another one on the same key (revoke vs last use).
@@ -96,7 +97,7 @@ class ApiKeyRecord:
         return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
 
     def status(self, now: dt.datetime) -> str:
-        """One of ``STATUSES``: revoked wins over expired."""
+        """active, expired or revoked: revoked wins over expired."""
         if self.revoked:
             return "revoked"
         return "active" if self.is_valid(now) else "expired"
@@ -177,19 +178,13 @@ def new_record(
     )
 
 
-def status_filters(
-    status: str | None, now: dt.datetime, expires_before: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """Query filters for records of ``status`` (one of ``STATUSES``) expiring before a time."""
-    filters: list[dict[str, Any]] = []
-    if status == "revoked":
-        filters.append({"term": {"revoked": True}})
-    elif status in ("active", "expired"):
-        bound = "gt" if status == "active" else "lte"
-        filters += [{"term": {"revoked": False}}, {"range": {"expires_at": {bound: now.isoformat()}}}]
-    if expires_before is not None:
-        filters.append({"range": {"expires_at": {"lt": expires_before.isoformat()}}})
-    return filters
+@dataclass(frozen=True)
+class Versioned:
+    """A record as read, with the version (sequence number, primary term) a conditional write names."""
+
+    record: ApiKeyRecord
+    seq_no: int
+    primary_term: int
 
 
 class ApiKeyStore:
@@ -200,13 +195,33 @@ class ApiKeyStore:
         await self._es.create(index=API_KEYS_INDEX, id=record.digest, document=record.to_doc(), refresh=True)
 
     async def get(self, digest: str) -> ApiKeyRecord | None:
+        found = await self.get_versioned(digest)
+        return None if found is None else found.record
+
+    async def get_versioned(self, digest: str) -> Versioned | None:
+        """The record with the version an optimistic ``replace`` of it names (a real-time read)."""
         if not KEY_DIGEST.valid(digest):  # what key_digest makes; anything else names no record
             return None
         try:
             found = await self._es.get(index=API_KEYS_INDEX, id=digest)
         except NotFoundError:
             return None
-        return ApiKeyRecord.from_doc(found["_source"])
+        record = ApiKeyRecord.from_doc(found["_source"])
+        return Versioned(record, found["_seq_no"], found["_primary_term"])
+
+    async def replace(self, read: Versioned, record: ApiKeyRecord) -> None:
+        """Store ``record`` over ``read``'s version only: ``Conflict`` when it changed (or went) since."""
+        try:
+            await self._es.index(
+                index=API_KEYS_INDEX,
+                id=read.record.digest,
+                document=record.to_doc(),
+                if_seq_no=read.seq_no,
+                if_primary_term=read.primary_term,
+                refresh=True,
+            )
+        except (ConflictError, NotFoundError):
+            raise Conflict(CHANGED_MEANWHILE) from None
 
     async def find_by_id(self, tenant_id: str, key_id: str) -> ApiKeyRecord | None:
         found = await self._es.search(
@@ -251,11 +266,14 @@ class ApiKeyStore:
         await self._es.delete(index=API_KEYS_INDEX, id=record.digest, refresh=True)
         await self.bump_revocations(now)
 
-    async def touch(self, digest: str, now: dt.datetime) -> None:
+    async def touch(self, digest: str, now: dt.datetime, address: str | None = None) -> None:
+        doc = {"last_used": now.isoformat()}
+        if address is not None:
+            doc["last_used_address"] = address
         await self._es.update(
             index=API_KEYS_INDEX,
             id=digest,
-            doc={"last_used": now.isoformat()},
+            doc=doc,
             retry_on_conflict=RETRY_ON_CONFLICT,
         )
 

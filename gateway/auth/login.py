@@ -1,4 +1,9 @@
-"""Admin login, token verification, renewal and logout (``/api/authentication/*``)."""
+"""Admin login, token verification, renewal and logout (``/api/authentication/*``).
+
+Logins (succeeded, failed, throttled) and logouts go to the audit trail, by account and client address;
+a failed login names its account only when one by that name exists (a password typed into the user name
+field is never recorded), and a throttled one is only counted per client and minute.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.audit.trail import AuditTrail
 from gateway.auth.passwords import PasswordHasher
 from gateway.auth.sessions import SessionStore, new_sid
 from gateway.auth.throttle import LoginThrottle
@@ -42,6 +48,7 @@ class Authenticator:
         token_ttl: dt.timedelta,
         session_lifetime: dt.timedelta,
         admin_group: str,
+        audit: AuditTrail,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.users = users
@@ -52,6 +59,7 @@ class Authenticator:
         self._ttl = token_ttl
         self._lifetime = session_lifetime
         self.admin_group = admin_group
+        self._audit = audit
         self._clock = clock
         self._tidied_at = float("-inf")
 
@@ -76,6 +84,7 @@ class Authenticator:
         reservation = self.throttle.reserve(account, client)
         if reservation is None:  # refused before any hashing, so floods cost us nothing
             wait = self.throttle.retry_after(account, client) or 1
+            self._audit.throttled(client)
             raise TooManyAttempts("Too many failed logins; try again later.", retry_after=wait)
         try:
             # The epoch is read before the user: a password change writes the new hash before the new epoch,
@@ -89,6 +98,8 @@ class Authenticator:
             raise
         if not check.ok or user is None or not usable:
             log.info("failed login for an account from %s", client)  # the reservation stays counted
+            actor = user.username if user is not None else None
+            await self._audit.record("login", "failure", actor=actor, address=client)
             raise NotAuthenticated(BAD_CREDENTIALS)
         self.throttle.release(reservation)
         self.throttle.record_success(account, client)
@@ -96,7 +107,9 @@ class Authenticator:
             await self.users.set_password_hash(user.username, await self.hasher.hash_async(password))
             log.info("upgraded the password hash parameters of %s", user.username)
         now = self._clock.now()
-        return self._issue(user, await self._start_session(user, epoch, now), now)
+        result = self._issue(user, await self._start_session(user, epoch, now), now)
+        await self._audit.record("login", actor=user.username, address=client)
+        return result
 
     async def user_for_token(self, token: str) -> tuple[User, dict[str, Any]]:
         """The live user and session behind a bearer token, read from Elasticsearch on every call.
@@ -130,5 +143,6 @@ class Authenticator:
         ends = dt.datetime.fromtimestamp(auth_time, dt.UTC) + self._lifetime
         return self._issue(user, SessionClaims(str(claims["sid"]), auth_time, ends), self._clock.now())
 
-    async def logout(self, claims: dict[str, Any]) -> None:
+    async def logout(self, claims: dict[str, Any], address: str | None = None) -> None:
         await self.sessions.end(str(claims["sid"]))
+        await self._audit.record("logout", actor=str(claims["sub"]), address=address)

@@ -64,7 +64,9 @@ class ApiKeyVerifier:
 
     # --- the hot path ---------------------------------------------------------------------------------
 
-    async def verify(self, key: str, tenant_header: str | None) -> ApiKeyRecord:
+    async def verify(self, key: str, tenant_header: str | None, address: str | None = None) -> ApiKeyRecord:
+        """The valid record of ``key``; the same 401 for every key that is not (a known key's refusal is
+        marked for the audit trail). ``address``, the client's, is kept as the key's last-use address."""
         digest = key_digest(self._secret, key)
         now = self._clock.monotonic()
         record = self._cached(digest, now)
@@ -77,11 +79,13 @@ class ApiKeyVerifier:
                 self._remember(digest, record, now, generation)
         if not hmac.compare_digest(record.digest, digest):
             raise invalid_key()
-        if record.tenant_id != self._tenant_id or not record.is_valid(self._clock.now()):
-            raise invalid_key()
-        if tenant_header is not None and tenant_header.strip().lower() != record.tenant_id:
-            raise invalid_key()
-        self._maybe_touch(digest, now)
+        if record.tenant_id != self._tenant_id or (
+            tenant_header is not None and tenant_header.strip().lower() != record.tenant_id
+        ):
+            raise invalid_key().refusing(record.id, record.name, "tenant")
+        if not record.is_valid(self._clock.now()):
+            raise invalid_key().refusing(record.id, record.name, "revoked" if record.revoked else "expired")
+        self._maybe_touch(digest, now, address)
         return record
 
     def _cached(self, digest: str, now: float) -> ApiKeyRecord | None:
@@ -103,19 +107,19 @@ class ApiKeyVerifier:
         while len(self._cache) > MAX_CACHED_KEYS:
             self._cache.popitem(last=False)
 
-    def _maybe_touch(self, digest: str, now: float) -> None:
+    def _maybe_touch(self, digest: str, now: float, address: str | None) -> None:
         if now - self._last_touch.get(digest, float("-inf")) < LAST_USED_EVERY:
             return
         self._last_touch[digest] = now
         if len(self._last_touch) > MAX_CACHED_KEYS:
             self._last_touch.clear()
-        task = asyncio.get_running_loop().create_task(self._touch(digest))
+        task = asyncio.get_running_loop().create_task(self._touch(digest, address))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _touch(self, digest: str) -> None:
+    async def _touch(self, digest: str, address: str | None) -> None:
         try:
-            await self._store.touch(digest, self._clock.now())
+            await self._store.touch(digest, self._clock.now(), address)
         except (ApiError, TransportError) as exc:  # last_used is best effort
             log.debug("could not record last_used: %s", type(exc).__name__)
 

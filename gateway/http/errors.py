@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
+from gateway.audit.trail import AuditTrail
 from gateway.errors import (
     Conflict,
     ElasticsearchUnavailable,
@@ -92,6 +93,14 @@ def error_parts(exc: Exception) -> ErrorParts:
     return 500, error_body("internal_error", "An unexpected error occurred."), None
 
 
+def answer_error(exc: Exception, audit: AuditTrail | None, address: str | None) -> ErrorParts:
+    """``error_parts``, and the one place a refused use of a known key is counted for the audit trail
+    (in memory: the search's hot path writes nothing to Elasticsearch)."""
+    if audit is not None and isinstance(exc, GatewayError) and exc.refusal is not None:
+        audit.refused(exc.refusal, address)
+    return error_parts(exc)
+
+
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -106,7 +115,9 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    status, body, headers = error_parts(exc)
+    services = getattr(request.app.state, "services", None)
+    address = request.client.host if request.client else None
+    status, body, headers = answer_error(exc, services.audit if services else None, address)
     if status == 405:
         headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     return JSONResponse(status_code=status, content=body, headers=headers)

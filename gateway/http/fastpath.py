@@ -3,8 +3,9 @@
 ``POST /jas/datasource/search`` is what ingestion jobs call most. Routing, dependency resolution and the
 middleware stack cost more CPU than the search itself, so ``GatewayApp`` answers this one path here. It
 runs the route's own function (``routes.search.search``: the same caller check, body limit, guard and
-Elasticsearch call), the same error mapping (``error_parts``) and the same metrics and access log as every
-other route. Taking the path out of ``GatewayApp.fast_paths`` sends it to the FastAPI route instead.
+Elasticsearch call), the same error mapping (``answer_error``: refusals counted for the audit trail) and
+the same metrics and access log as every other route. Taking the path out of ``GatewayApp.fast_paths``
+sends it to the FastAPI route instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
-from gateway.http.errors import error_parts
+from gateway.http.errors import answer_error
 from gateway.http.routes.search import search
 
 SEARCH_PATH = "/jas/datasource/search"
@@ -52,12 +53,13 @@ def _headers(scope: Scope) -> dict[str, str]:
 async def serve_search(state: State, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     extra: dict[str, str] | None = None
+    client = scope.get("client")
+    address = client[0] if client else None
     try:
-        client = scope.get("client")
-        body = await search(state.services, _headers(scope), receive, client[0] if client else None)
+        body = await search(state.services, _headers(scope), receive, address)
         status = 200
     except Exception as exc:  # every failure becomes the same JSON error body as elsewhere
-        status, error, extra = error_parts(exc)
+        status, error, extra = answer_error(exc, state.services.audit, address)
         body = orjson.dumps(error)
     response_headers = [_JSON, (b"content-length", str(len(body)).encode())]
     if extra:

@@ -155,8 +155,14 @@ async def create_api_token(request: Request, admin: AdminDep, services: Services
         creator=admin.username,
         scopes=body.scopes,
         limits=body.limits(),
+        address=client_address(request),
     )
     return {"token": key}
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address (resolved through GATEWAY_TRUSTED_PROXIES), for the audit trail."""
+    return request.client.host if request.client else None
 
 
 @router.post(
@@ -168,7 +174,7 @@ async def create_api_token(request: Request, admin: AdminDep, services: Services
 async def revoke_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
     body = await read_model(request, KeyReference)
     record = await services.keys.find(key=body.token, key_id=body.id)
-    await services.keys.revoke(record, by=admin.username)
+    await services.keys.revoke(record, admin.username, client_address(request))
     return {"message": "User token disabled"}
 
 
@@ -178,10 +184,10 @@ async def revoke_api_token(request: Request, admin: AdminDep, services: Services
     responses={**NO_SUCH_KEY, **BODY_TOO_LARGE},
     openapi_extra={**ADMIN_ONLY, **request_body(KeyReference)},
 )
-async def delete_api_token(request: Request, _: AdminDep, services: ServicesDep) -> dict[str, str]:
+async def delete_api_token(request: Request, admin: AdminDep, services: ServicesDep) -> dict[str, str]:
     body = await read_model(request, KeyReference)
     record = await services.keys.find(key=body.token, key_id=body.id)
-    await services.keys.delete(record)
+    await services.keys.delete(record, admin.username, client_address(request))
     return {"message": "User token deleted"}
 
 
@@ -224,12 +230,12 @@ async def get_tokens(
         ),
     ] = None,
 ) -> list[dict[str, Any]]:
-    before = None if expires_before is None else _date_time(expires_before, "expiresBefore")
+    before = None if expires_before is None else date_time(expires_before, "expiresBefore")
     page = min(max_results, MAX_WINDOW - offset)
     return await services.keys.list(search, offset, page, status, before)
 
 
-def _date_time(value: str, name: str) -> dt.datetime:
+def date_time(value: str, name: str) -> dt.datetime:
     """An ISO-8601 date-time (not a number of seconds, which a lax parse would take), UTC unless given."""
     try:
         moment = dt.datetime.fromisoformat(value)

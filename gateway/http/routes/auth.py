@@ -75,6 +75,6 @@ async def renew_token(session: SessionDep, services: ServicesDep) -> dict[str, A
     responses={204: {"description": "The session has ended"}, **TOKEN_ERRORS},
     openapi_extra=secured(SESSION_SECURITY),
 )
-async def logout(session: SessionDep, services: ServicesDep) -> Response:
-    await services.authenticator.logout(session.claims)
+async def logout(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+    await services.authenticator.logout(session.claims, request.client.host if request.client else None)
     return Response(status_code=204)

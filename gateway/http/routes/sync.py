@@ -225,6 +225,11 @@ async def finish(
         holder=_holder(caller),
     )
     entities = {name: Counts(**c.as_json()) for name, c in counts.items()}
+    deleted = {name: c.deleted for name, c in counts.items()}
+    run = {"datasourceId": datasource_id, "runId": body.runId, "mode": body.mode, "force": body.force}
+    await services.audit.sync_finished(
+        caller.name, caller.address, caller.record, {**run, "deleted": deleted}
+    )
     return FinishOut(runId=body.runId, mode=body.mode, entities=entities)
 
 
