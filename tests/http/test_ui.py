@@ -86,3 +86,12 @@ def test_the_page_explains_each_scope_with_the_gateways_own_words() -> None:
     assert table is not None
     shown = dict(re.findall(r'^\s*(\w+): "([^"]*)",$', table.group(1), re.M))
     assert shown == WHAT_EACH_ALLOWS
+
+
+def test_the_activity_filter_offers_every_action_the_gateway_records() -> None:
+    from gateway.audit.events import ACTIONS
+
+    code = (STATIC_DIR / "js" / "activity.js").read_text()
+    listed = re.search(r"export const ACTIONS = \[(.*?)\];", code, re.S)
+    assert listed is not None
+    assert tuple(re.findall(r'"([^"]+)"', listed.group(1))) == ACTIONS

@@ -80,14 +80,7 @@ class AdminApi:
 
     def record(self, name: str) -> dict[str, Any]:
         """The newest getTokens entry named ``name``."""
-        answer = httpx.get(
-            f"{self.url}/api/admin/getTokens",
-            params={"search": name, "maxResults": 100},
-            headers=self.headers,
-            timeout=HTTP_TIMEOUT,
-        )
-        assert answer.status_code == 200, answer.text
-        entries: list[dict[str, Any]] = [entry for entry in answer.json() if entry["name"] == name]
+        entries = self.records(name)
         assert entries, f"no key named {name!r}"
         return entries[0]
 
@@ -97,6 +90,25 @@ class AdminApi:
         return httpx.post(
             f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers, timeout=HTTP_TIMEOUT
         ).status_code
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        """The getTokens entries named ``name``, newest first."""
+        answer = httpx.get(
+            f"{self.url}/api/admin/getTokens",
+            params={"search": name, "maxResults": 100},
+            headers=self.headers,
+            timeout=HTTP_TIMEOUT,
+        )
+        assert answer.status_code == 200, answer.text
+        return [entry for entry in answer.json() if entry["name"] == name]
+
+    def audit(self, **filters: Any) -> dict[str, Any]:
+        answer = httpx.get(
+            f"{self.url}/api/admin/audit", params=filters, headers=self.headers, timeout=HTTP_TIMEOUT
+        )
+        assert answer.status_code == 200, answer.text
+        page: dict[str, Any] = answer.json()
+        return page
 
     def revoke(self, key: str) -> None:
         self.post("revokeApiToken", {"token": key})

@@ -5,16 +5,17 @@ import { $, el } from "./dom.js";
 import { formatTime } from "./rows.js";
 
 const PAGE_SIZE = 20;
-// The actions the gateway records (docs/api-keys.md, Audit trail), offered as the Action filter.
+// The actions the gateway records (gateway/audit/events.py ACTIONS; a test keeps them equal).
 export const ACTIONS = [
   "login",
+  "logout",
   "key.create",
   "key.update",
   "key.rotate",
   "key.revoke",
   "key.delete",
-  "sync.finish",
   "key.refused",
+  "sync.finish",
 ];
 const FILTERS = { action: "activity-action", keyId: "activity-key", actor: "activity-actor" };
 const state = { offset: 0, filters: {}, total: 0 };
@@ -43,6 +44,12 @@ function detailsText(details) {
   return Object.entries(details)
     .map(([name, value]) => `${name}: ${typeof value === "object" && value !== null ? JSON.stringify(value) : value}`)
     .join("; ");
+}
+
+// A refused use or throttled login stands for every one of them of that key (or client), reason and minute.
+function outcomeText(event) {
+  const outcome = field(event, "outcome");
+  return event.count > 1 ? `${outcome} (${event.count} times)` : outcome;
 }
 
 function field(event, ...names) {
@@ -75,7 +82,7 @@ function eventRow(event) {
     {},
     el("td", { class: "time", text: formatTime(field(event, "time", "@timestamp")) }),
     el("td", { text: field(event, "action") }),
-    el("td", { text: field(event, "outcome") }),
+    el("td", { text: outcomeText(event) }),
     el("td", { class: "actor", text: field(event, "actor") }),
     el("td", { text: field(event, "address") }),
     keyCell(event),
