@@ -105,6 +105,9 @@ def test_rotate_shows_the_new_key_once_with_the_old_keys_new_expiry(page: Page, 
     page.get_by_role("button", name="Close").click()
     expect(box).to_have_value("")  # shown once
     expect(key_rows(page)).to_have_count(2)
+    expect(key_rows(page).locator("td.status")).to_have_text(
+        ["Active", "Expires in less than a day Rotated"], use_inner_text=True
+    )
     new_row = key_rows(page).filter(has_text="Just created")
     expect(new_row).to_contain_text(f"…{new_key[-4:]}")
     expect(new_row.locator("td.access")).to_have_text("Search Limited 1 network")  # the same settings

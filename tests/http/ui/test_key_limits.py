@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from gateway.auth.scopes import WHAT_EACH_ALLOWS
+from tests.helpers import eventually
 from tests.http.ui.pages import AdminApi, open_api_keys, row_of
 
 SHOWCASE = "2d7a6a76-469c-4035-b312-fb1daf104e98"  # the seed's Showcase-CSV-DS
@@ -85,3 +86,14 @@ def test_the_gateways_refusal_of_a_network_shows_beside_the_field(page: Page, ga
     expect(page.locator("#key-scopes-error")).not_to_be_empty()
     expect(page.locator("#key-networks-error")).to_be_empty()
     expect(networks).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_the_list_shows_the_address_a_key_was_last_used_from(page: Page, gateway: str) -> None:
+    api = AdminApi(gateway)
+    key = api.create("Used key")
+    api.create("Unused key")
+    assert api.search_status(key) == 200
+    eventually(lambda: api.record("Used key")["last_used_address"] == "127.0.0.1", "the last use recorded")
+    open_api_keys(page, gateway)
+    expect(row_of(page, "Used key").locator("td").nth(6)).to_contain_text("from 127.0.0.1")
+    expect(row_of(page, "Unused key").locator("td").nth(6)).to_have_text("Never")

@@ -7,6 +7,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.helpers import eventually
 from tests.http.ui.pages import AdminApi, ConsoleWatch, in_days, open_api_keys, row_of
 
 MARKUP = "<img src=x onerror=alert(1)>"
@@ -31,6 +32,10 @@ def test_a_key_named_with_markup_is_shown_as_text_and_runs_nothing(
     confirm = page.get_by_role("dialog", name="Revoke API key")
     expect(confirm.get_by_role("listitem")).to_have_text(MARKUP)
     confirm.get_by_role("button", name="Cancel").click()
+    api = AdminApi(gateway)  # and in the audit trail's Activity tab
+    eventually(lambda: api.audit(action="key.create")["total"] == 2, "the creations in the audit trail")
+    page.get_by_role("tab", name="Activity").click()
+    expect(page.locator("#activity-body")).to_contain_text(f"{MARKUP} 2")
     assert page.locator("img, script:not([src])").count() == 0
     assert console.dialogs == []
     assert console.errors == []

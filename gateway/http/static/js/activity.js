@@ -38,11 +38,18 @@ function readFilters() {
   return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== ""));
 }
 
+function valueText(value) {
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
 function detailsText(details) {
   if (details === null || details === undefined) return "";
   if (typeof details !== "object") return String(details);
   return Object.entries(details)
-    .map(([name, value]) => `${name}: ${typeof value === "object" && value !== null ? JSON.stringify(value) : value}`)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([name, value]) => `${name}: ${valueText(value)}`)
     .join("; ");
 }
 

@@ -35,6 +35,21 @@ export function formatExpiry(entry) {
   return /^\d{4}-\d{2}-\d{2}$/.test(entry.expiration) ? entry.expiration : formatTime(entry.expires_at);
 }
 
+function lastUsedCell(entry) {
+  const cell = el("td", { text: formatTime(entry.last_used) });
+  if (entry.last_used && entry.last_used_address) {
+    cell.append(el("span", { class: "note", text: `from ${entry.last_used_address}` }));
+  }
+  return cell;
+}
+
+// A rotated key says so: it keeps working until the end of its overlap, then expires.
+function statusCell(entry, status) {
+  const cell = el("td", { class: `status status-${status.kind}`, text: status.text });
+  if (entry.rotated_to) cell.append(el("span", { class: "note", text: "Rotated" }));
+  return cell;
+}
+
 export function keyRow(entry, { selected, isNew, onSelect, onActions }) {
   const status = statusOf(entry);
   const checkbox = el("input", { type: "checkbox", "aria-label": `Select ${entry.name}` });
@@ -66,9 +81,9 @@ export function keyRow(entry, { selected, isNew, onSelect, onActions }) {
     el("td", { class: "key", text: `…${entry.hint}`, title: "The last 4 characters of the key" }),
     el("td", { text: formatTime(entry.created) }),
     el("td", { class: "expires", text: formatExpiry(entry) }),
-    el("td", { text: formatTime(entry.last_used) }),
+    lastUsedCell(entry),
     el("td", { text: entry.creator }),
-    el("td", { class: `status status-${status.kind}`, text: status.text }),
+    statusCell(entry, status),
     accessCell(entry),
     el("td", {}, actions),
   );
