@@ -1,5 +1,5 @@
-"""Two gateway processes on one cluster: a key revoked, or an admin session ended, on one is refused by the
-other.
+"""Two gateway processes on one cluster: a key revoked, narrowed or rotated away, or an admin session ended,
+on one is refused by the other.
 
 Also checks, on real processes, that neither the key nor the admin's password or token reach any log or
 any Elasticsearch index.
@@ -16,7 +16,14 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USER, HTTP_TIMEOUT, GatewayProcess, eventually
+from tests.helpers import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    HTTP_TIMEOUT,
+    TEST_TENANT_ID,
+    GatewayProcess,
+    eventually,
+)
 
 
 @pytest.fixture
@@ -105,3 +112,44 @@ def test_a_logout_on_one_replica_is_refused_by_the_other(
         ).status_code
         == 401
     )
+
+
+def test_narrowing_and_rotation_reach_the_other_replica_within_the_window(
+    replicas: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    a, b = replicas
+    auth = a.admin_headers()
+
+    def admin(path: str, body: dict[str, object]) -> dict[str, str]:
+        answer = httpx.post(f"{a.url}/api/admin/{path}", json=body, headers=auth, timeout=HTTP_TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        result: dict[str, str] = answer.json()
+        return result
+
+    def write_on_b(key: str) -> int:
+        body = {"action": "upsert", "identities": [{"usr_id": "u1", "usr_name": "Ann"}]}
+        headers = {"X-API-KEY": key, "x-tenant-id": TEST_TENANT_ID}
+        return httpx.post(
+            f"{b.url}/api/ingest/identities", json=body, headers=headers, timeout=HTTP_TIMEOUT
+        ).status_code
+
+    # Narrowing on A: B refuses the key's writes within the revocation window (1 s).
+    key = a.create_api_key()
+    assert write_on_b(key) == 200  # B has verified, and cached, the key
+    admin("updateApiToken", {"token": key, "scopes": ["search"]})
+    eventually(
+        lambda: write_on_b(key) == 403, "B to refuse a write of the narrowed key", within=1.0, every=0.02
+    )
+
+    # A rotation with an overlap: both keys work on both replicas.
+    rotated = admin("rotateApiToken", {"token": key, "overlapHours": 1})
+    for replica in (a, b):
+        assert replica.search(key) == 200 and replica.search(rotated["token"]) == 200
+
+    # Without an overlap: the old key is refused by both within the window, the new one works on both.
+    old = rotated["token"]
+    assert b.search(old) == 200  # cached on B
+    newest = admin("rotateApiToken", {"token": old, "overlapHours": 0})["token"]
+    refused = (401, 401)
+    eventually(lambda: (a.search(old), b.search(old)) == refused, "both to refuse the old key", within=1.0)
+    assert (a.search(newest), b.search(newest)) == (200, 200)

@@ -71,7 +71,9 @@ class AuditStore:
         """Create each event in its day's index; an error when Elasticsearch did not take them all."""
         if len(events) == 1:
             event = events[0]
-            await self._es.create(index=index_for(event.moment), id=event.id, document=event.to_doc())
+            # Refreshed at once, as key records are: an admin sees their action in the trail straight away.
+            index = index_for(event.moment)
+            await self._es.create(index=index, id=event.id, document=event.to_doc(), refresh=True)
             return
         operations: list[dict[str, Any]] = []
         for event in events:

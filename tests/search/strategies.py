@@ -113,7 +113,12 @@ FORBIDDEN_QUERIES: st.SearchStrategy[dict[str, Any]] = st.one_of(
         lambda f, index, path: {"terms": {f: {"index": index, "id": "admin", "path": path}}},
         FIELDS,
         st.sampled_from(
-            ["gateway-users", "gateway-api-keys", "autonomous-iam_autoid_base_identities_latest"]
+            [
+                "gateway-users",
+                "gateway-api-keys",
+                "gateway-audit-*",
+                "autonomous-iam_autoid_base_identities_latest",
+            ]
         ),
         st.sampled_from(["password_hash", "username", "metadata.created"]),
     ),

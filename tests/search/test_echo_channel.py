@@ -21,10 +21,12 @@ from tests.search.strategies import FORBIDDEN_QUERIES, VALID_BODIES
 
 INDEX = "autonomous-iam_common_datasources_latest"
 CANARY = f"CANARY{uuid.uuid4().hex}"
-# (index, document id, field holding the canary): private users, API-key records, an entity index.
+# (index, document id, field holding the canary): private users, API-key records, the audit trail, an
+# entity index.
 PLANTED = [
     ("gateway-users", "canary-user", "password_hash"),
     ("gateway-api-keys", "canary-key", "digest"),
+    ("gateway-audit-2000.01.01", "canary-event", "actor"),  # the audit trail (one index per day)
     ("autonomous-iam_autoid_base_identities_latest", "canary-identity", "usr_name"),
 ]
 
