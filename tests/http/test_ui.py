@@ -75,3 +75,23 @@ def test_no_page_loads_code_from_another_origin(client: TestClient) -> None:
     assert client.get("/openapi.json").status_code == 200
     for path in UI_PATHS:
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", client.get(path).text), path
+
+
+def test_the_page_explains_each_scope_with_the_gateways_own_words() -> None:
+    """The Generate dialog's line on each scope is gateway.auth.scopes.WHAT_EACH_ALLOWS, word for word."""
+    from gateway.auth.scopes import WHAT_EACH_ALLOWS
+
+    code = (STATIC_DIR / "js" / "restrictions.js").read_text()
+    table = re.search(r"WHAT_EACH_ALLOWS = \{(.*?)\};", code, re.S)
+    assert table is not None
+    shown = dict(re.findall(r'^\s*(\w+): "([^"]*)",$', table.group(1), re.M))
+    assert shown == WHAT_EACH_ALLOWS
+
+
+def test_the_activity_filter_offers_every_action_the_gateway_records() -> None:
+    from gateway.audit.events import ACTIONS
+
+    code = (STATIC_DIR / "js" / "activity.js").read_text()
+    listed = re.search(r"export const ACTIONS = \[(.*?)\];", code, re.S)
+    assert listed is not None
+    assert tuple(re.findall(r'"([^"]+)"', listed.group(1))) == ACTIONS

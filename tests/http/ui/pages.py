@@ -65,14 +65,24 @@ class AdminApi:
         answer.raise_for_status()
         self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
 
-    def create(self, name: str, expiration: str | None = None, description: str = "") -> str:
-        body = {"name": name, "description": description, "expiration": expiration or in_days(90)}
+    def create(self, name: str, expiration: str | None = None, description: str = "", **limits: Any) -> str:
+        """A key; ``limits`` are createApiToken's other members (scopes, datasources, allowedNetworks...)."""
+        body = {"name": name, "description": description, "expiration": expiration or in_days(90), **limits}
+        key: str = self.post("createApiToken", body)["token"]
+        return key
+
+    def post(self, route: str, body: dict[str, Any]) -> Any:
         answer = httpx.post(
-            f"{self.url}/api/admin/createApiToken", json=body, headers=self.headers, timeout=HTTP_TIMEOUT
+            f"{self.url}/api/admin/{route}", json=body, headers=self.headers, timeout=HTTP_TIMEOUT
         )
         assert answer.status_code == 200, answer.text
-        key: str = answer.json()["token"]
-        return key
+        return answer.json()
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The newest getTokens entry named ``name``."""
+        entries = self.records(name)
+        assert entries, f"no key named {name!r}"
+        return entries[0]
 
     def search_status(self, key: str) -> int:
         """The status of the documented search with ``key``."""
@@ -81,14 +91,27 @@ class AdminApi:
             f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers, timeout=HTTP_TIMEOUT
         ).status_code
 
-    def revoke(self, key: str) -> None:
-        answer = httpx.post(
-            f"{self.url}/api/admin/revokeApiToken",
-            json={"token": key},
+    def records(self, name: str) -> list[dict[str, Any]]:
+        """The getTokens entries named ``name``, newest first."""
+        answer = httpx.get(
+            f"{self.url}/api/admin/getTokens",
+            params={"search": name, "maxResults": 100},
             headers=self.headers,
             timeout=HTTP_TIMEOUT,
         )
         assert answer.status_code == 200, answer.text
+        return [entry for entry in answer.json() if entry["name"] == name]
+
+    def audit(self, **filters: Any) -> dict[str, Any]:
+        answer = httpx.get(
+            f"{self.url}/api/admin/audit", params=filters, headers=self.headers, timeout=HTTP_TIMEOUT
+        )
+        assert answer.status_code == 200, answer.text
+        page: dict[str, Any] = answer.json()
+        return page
+
+    def revoke(self, key: str) -> None:
+        self.post("revokeApiToken", {"token": key})
 
 
 class ConsoleWatch:

@@ -7,6 +7,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.helpers import eventually
 from tests.http.ui.pages import AdminApi, ConsoleWatch, in_days, open_api_keys, row_of
 
 MARKUP = "<img src=x onerror=alert(1)>"
@@ -31,6 +32,10 @@ def test_a_key_named_with_markup_is_shown_as_text_and_runs_nothing(
     confirm = page.get_by_role("dialog", name="Revoke API key")
     expect(confirm.get_by_role("listitem")).to_have_text(MARKUP)
     confirm.get_by_role("button", name="Cancel").click()
+    api = AdminApi(gateway)  # and in the audit trail's Activity tab
+    eventually(lambda: api.audit(action="key.create")["total"] == 2, "the creations in the audit trail")
+    page.get_by_role("tab", name="Activity").click()
+    expect(page.locator("#activity-body")).to_contain_text(f"{MARKUP} 2")
     assert page.locator("img, script:not([src])").count() == 0
     assert console.dialogs == []
     assert console.errors == []
@@ -68,4 +73,31 @@ def test_axe_finds_no_violation_on_the_login_page_the_list_and_each_dialog(page:
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_label("API key", exact=True)).not_to_be_empty()
     scans["created-key dialog"] = _violations(page)
+    assert scans == {name: [] for name in scans}
+
+
+def test_axe_finds_no_violation_in_edit_rotate_and_activity(page: Page, gateway: str) -> None:
+    api = AdminApi(gateway)
+    api.create("Ingest Key", scopes=["search"], allowedNetworks=["10.0.0.0/8"], rateLimit=False)
+    open_api_keys(page, gateway)
+    scans = {"list with limited keys": _violations(page)}
+    page.get_by_role("button", name="Actions for Ingest Key").click()
+    page.get_by_role("menuitem", name="Edit").click()
+    expect(page.get_by_role("checkbox", name="Showcase-CSV-DS")).to_be_visible()
+    scans["edit dialog"] = _violations(page)
+    page.get_by_label("Allowed networks").fill("not a network")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#key-networks-error")).not_to_be_empty()
+    scans["edit dialog with errors"] = _violations(page)
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Actions for Ingest Key").click()
+    page.get_by_role("menuitem", name="Rotate").click()
+    scans["rotate dialog"] = _violations(page)
+    page.get_by_role("button", name="Rotate", exact=True).click()
+    expect(page.get_by_role("heading", name="API key rotated")).to_be_visible()
+    scans["rotated-key dialog"] = _violations(page)
+    page.get_by_role("button", name="Close").click()
+    page.get_by_role("tab", name="Activity").click()
+    expect(page.locator("#activity-body tr").first).to_be_visible()
+    scans["activity"] = _violations(page)
     assert scans == {name: [] for name in scans}

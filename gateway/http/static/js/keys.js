@@ -20,6 +20,19 @@ function say(text) {
   $("keys-message").textContent = text;
 }
 
+export function tell(text) {
+  $("keys-status").textContent = text;
+}
+
+// Where the focus goes when a dialog opened from a row closes: that row's menu button, once reloaded.
+export function focusRow(id) {
+  return () => {
+    const row = [...$("keys-body").rows].find((candidate) => candidate.dataset.id === id);
+    const target = row && row.querySelector(".row-actions");
+    (target || $("key-search")).focus();
+  };
+}
+
 export async function loadKeys({ newId } = {}) {
   if (newId !== undefined) state.newId = newId;
   const request = ++latest;
@@ -160,14 +173,18 @@ async function act(kind, entries) {
   $("key-search").focus();
 }
 
-export function wireKeys(openGenerate) {
+export function wireKeys({ openGenerate, openEdit, openRotate }) {
   $("generate-button").addEventListener("click", openGenerate);
   menuKeys($("row-menu"));
+  const dialogs = { edit: openEdit, rotate: openRotate };
   for (const item of $("row-menu").querySelectorAll("[data-action]")) {
     item.addEventListener("click", () => {
       const entry = menuEntry;
-      closeMenu(true);
-      act(item.dataset.action, [entry]);
+      const open = dialogs[item.dataset.action];
+      closeMenu(!open);
+      tell("");
+      if (open) open(entry, focusRow(entry.id));
+      else act(item.dataset.action, [entry]);
     });
   }
   $("bulk-revoke").addEventListener("click", () => act("revoke", [...state.selected.values()]));

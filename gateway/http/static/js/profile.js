@@ -1,9 +1,9 @@
-// The Self Service tabs (Profile, API Keys) and the Profile tab's content.
+// The Self Service tabs (Profile, API Keys, Activity) and the Profile tab's content.
 
 import { current } from "./api.js";
 import { $, copyText } from "./dom.js";
 
-const TABS = { profile: "tab-profile", "api-keys": "tab-keys" };
+const TABS = { profile: "tab-profile", "api-keys": "tab-keys", activity: "tab-activity" };
 
 export function selectTab(name, { focus = false } = {}) {
   for (const [tabName, id] of Object.entries(TABS)) {

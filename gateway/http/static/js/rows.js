@@ -1,6 +1,7 @@
 // One key record as a table row, and its status in words (never colour alone).
 
 import { el, plural } from "./dom.js";
+import { accessCell } from "./restrictions.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const EXPIRY_WARNING_DAYS = 7;
@@ -34,6 +35,21 @@ export function formatExpiry(entry) {
   return /^\d{4}-\d{2}-\d{2}$/.test(entry.expiration) ? entry.expiration : formatTime(entry.expires_at);
 }
 
+function lastUsedCell(entry) {
+  const cell = el("td", { text: formatTime(entry.last_used) });
+  if (entry.last_used && entry.last_used_address) {
+    cell.append(el("span", { class: "note", text: `from ${entry.last_used_address}` }));
+  }
+  return cell;
+}
+
+// A rotated key says so: it keeps working until the end of its overlap, then expires.
+function statusCell(entry, status) {
+  const cell = el("td", { class: `status status-${status.kind}`, text: status.text });
+  if (entry.rotated_to) cell.append(el("span", { class: "note", text: "Rotated" }));
+  return cell;
+}
+
 export function keyRow(entry, { selected, isNew, onSelect, onActions }) {
   const status = statusOf(entry);
   const checkbox = el("input", { type: "checkbox", "aria-label": `Select ${entry.name}` });
@@ -65,9 +81,10 @@ export function keyRow(entry, { selected, isNew, onSelect, onActions }) {
     el("td", { class: "key", text: `…${entry.hint}`, title: "The last 4 characters of the key" }),
     el("td", { text: formatTime(entry.created) }),
     el("td", { class: "expires", text: formatExpiry(entry) }),
-    el("td", { text: formatTime(entry.last_used) }),
+    lastUsedCell(entry),
     el("td", { text: entry.creator }),
-    el("td", { class: `status status-${status.kind}`, text: status.text }),
+    statusCell(entry, status),
+    accessCell(entry),
     el("td", {}, actions),
   );
   if (isNew) row.classList.add("new");
