@@ -2,7 +2,8 @@
 ``rotateApiToken``); ``key_lifecycle`` reads, writes and reports around them.
 
 An update changes only what it names; a revoked key cannot be changed (revocation is final: create a new
-key instead). An expired key may be changed, a new expiration bringing it back. A rotation gives a new key
+key instead). An expired key may be changed, a new expiration bringing it back, except a key a rotation
+replaced: its expiration can only be brought forward. A rotation gives a new key
 the old one's name, description, scopes, restrictions and expiration; the old one then expires at the end
 of the overlap (or keeps its own expiry when that comes first), and each record names the other.
 """
@@ -59,6 +60,13 @@ def updated(record: ApiKeyRecord, update: KeyUpdate, actor: str, now: dt.datetim
         except InvalidExpiration as exc:
             raise InvalidInput(str(exc)) from exc
         values["expiration"] = update.expiration.strip()
+        later = dt.datetime.fromisoformat(values["expires_at"]) > dt.datetime.fromisoformat(record.expires_at)
+        if record.rotated_to is not None and later:
+            # the overlap a rotation granted is its end: a replaced key can be shortened, never extended
+            raise Conflict(
+                f"This key was replaced by the key with id {record.rotated_to}: its expiration can be "
+                "brought forward, not moved later."
+            )
     if update.scopes is not None:
         values["scopes"] = list(parse_scopes(update.scopes))
     for name in ("datasources", "allowed_networks", "rate_limit"):

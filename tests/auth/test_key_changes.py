@@ -72,6 +72,14 @@ def test_expirations_are_parsed_and_revoked_keys_refused() -> None:
         updated(_record(revoked=True), KeyUpdate(description="x"), "bob", NOW)
 
 
+def test_a_replaced_key_can_be_ended_sooner_but_never_later() -> None:
+    replaced = _record(rotated_to="f" * 32, expires_at=(NOW + dt.timedelta(hours=6)).isoformat())
+    sooner = updated(replaced, KeyUpdate(expiration="2026-11-26T13:00:00Z"), "bob", NOW)
+    assert sooner.expires_at == "2026-11-26T13:00:00+00:00"
+    with pytest.raises(Conflict, match="replaced"):
+        updated(replaced, KeyUpdate(expiration="2027-01-02"), "bob", NOW)
+
+
 def test_a_rotation_copies_the_settings_and_ends_the_old_key_with_the_overlap() -> None:
     old = _record(scopes=None, rate_limit="off")  # from before scopes: all three, now written out
     done = rotation(old, "new-key-0000", SECRET, 6, "bob", NOW)
