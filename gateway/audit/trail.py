@@ -24,6 +24,7 @@ from elasticsearch import ApiError, TransportError
 from gateway.audit.events import Action, AuditEvent, Outcome
 from gateway.audit.store import AuditQuery, AuditStore
 from gateway.auth.key_store import ApiKeyRecord
+from gateway.auth.throttle import client_key
 from gateway.clock import Clock
 from gateway.errors import GatewayError, Refusal
 
@@ -31,7 +32,11 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 60.0  # seconds between writes of the counted events
 RETENTION_EVERY = 3600.0  # seconds between retention passes
-MAX_COUNTED = 10_000  # distinct (key, reason, minute) entries held before the oldest minute is written
+MAX_COUNTED = 10_000  # distinct counted entries held; past it, new ones are counted together (never dropped)
+# Throttled logins are counted per client (an IPv6 /64, as the throttle counts them) and minute; past this
+# many clients in a minute, further ones are counted together, so a spread-out flood cannot crowd out the
+# refused key uses counted beside them.
+MAX_THROTTLED_CLIENTS = 1_000
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class _Counted:
     key_id: str | None
     key_name: str | None
     reason: str | None
-    client: str | None  # throttled logins are counted per client address
+    client: str | None  # throttled logins are counted per client (IPv4 address or IPv6 /64)
+    overflow: bool = False  # counted together: the table or the minute's clients were full
 
 
 class AuditTrail:
@@ -51,6 +57,7 @@ class AuditTrail:
         self._clock = clock
         self._retention = dt.timedelta(days=retention_days)
         self._counts: dict[_Counted, tuple[int, str | None]] = {}  # → (count, first client address)
+        self._clients: dict[int, int] = {}  # minute → throttled clients counted in it
         self.lost = 0  # events Elasticsearch did not take (logged)
         # Until the gateway has applied its index templates, events wait here: a write before that would
         # create the day's index without the audit mapping.
@@ -112,7 +119,7 @@ class AuditTrail:
 
     def throttled(self, address: str | None) -> None:
         """Count a login refused by throttling (no account is named: it was never looked up)."""
-        self._count("login", "throttled", address, None, None, None)
+        self._count("login", "throttled", address, None, None, None, client_key(address) if address else None)
 
     def _count(
         self,
@@ -122,17 +129,23 @@ class AuditTrail:
         key_id: str | None,
         key_name: str | None,
         reason: str | None,
+        client: str | None = None,
     ) -> None:
+        """One more of an entry counted per minute: refusals per key and reason, throttled logins per client.
+
+        Nothing is ever dropped: when the table is full (or a minute has too many throttled clients), the
+        use is counted in an entry of its minute that names no key or client (``details.overflow``).
+        """
         minute = int(self._clock.now().timestamp() // 60)
-        # Refusals are counted per key (the first address is kept); throttled logins per client.
-        client = address if key_id is None else None
         entry = _Counted(minute, action, outcome, key_id, key_name, reason, client)
+        if entry not in self._counts:
+            crowded = client is not None and self._clients.get(minute, 0) >= MAX_THROTTLED_CLIENTS
+            if crowded or len(self._counts) >= MAX_COUNTED:
+                entry = _Counted(minute, action, outcome, None, None, reason, None, overflow=True)
+            elif client is not None:
+                self._clients[minute] = self._clients.get(minute, 0) + 1
         count, first = self._counts.get(entry, (0, address))
         self._counts[entry] = (count + 1, first)
-        if len(self._counts) > MAX_COUNTED:
-            oldest = min(self._counts, key=lambda counted: counted.minute)
-            del self._counts[oldest]
-            self.lost += 1
 
     async def flush(self, *, everything: bool = False) -> int:
         """Write the counts of ended minutes (all of them with ``everything``); how many events."""
@@ -146,6 +159,8 @@ class AuditTrail:
         if not due:
             return 0
         taken = {entry: self._counts.pop(entry) for entry in due}
+        for minute in {entry.minute for entry in due}:
+            self._clients.pop(minute, None)
         events = [self._counted_event(entry, count, first) for entry, (count, first) in taken.items()]
         if not await self._write(events):
             self.lost -= len(events)
@@ -166,7 +181,7 @@ class AuditTrail:
             address=address,
             key_id=entry.key_id,
             key_name=entry.key_name,
-            details={"reason": entry.reason} if refused else None,
+            details=_counted_details(entry),
             count=count,
         )
 
@@ -191,3 +206,10 @@ class AuditTrail:
 
     async def close(self) -> None:
         await self.flush(everything=True)
+
+
+def _counted_details(entry: _Counted) -> dict[str, Any] | None:
+    details: dict[str, Any] = {"reason": entry.reason} if entry.action == "key.refused" else {}
+    if entry.overflow:
+        details["overflow"] = True  # these uses were counted together: no key or client is named
+    return details or None

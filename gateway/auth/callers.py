@@ -81,7 +81,9 @@ class CallerCheck:
             quota = None
             if self._limiter is not None:
                 try:
-                    quota = self._limiter.take(record.id, record.rate_limit)
+                    # A key replaced by a rotation shares its successor's bucket: during the overlap the
+                    # two keys together get the limit once, not twice.
+                    quota = self._limiter.take(record.rotated_to or record.id, record.rate_limit)
                 except RateLimited as exc:
                     raise exc.refusing(record.id, record.name, "rate") from None
             return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)

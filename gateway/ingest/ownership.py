@@ -3,9 +3,12 @@
 An entity belongs to the data source its last sync run stamped in ``metadata.datasourceId``
 (``gateway.ingest.writer``). A key limited to data sources writes only within runs of its data sources, and
 even there only entities that are new or already theirs: an entity of another data source, or of none
-(written outside any run), is refused item by item (403 ``forbidden``), whatever the action. So is an
-assignment whose ``ent_id`` or ``usr_id`` names an entitlement or identity of another data source: giving
-someone another data source's entitlement is writing that data source's facts. (A key limited to both data
+(written outside any run), is refused item by item, whatever the action: an update or delete answers the
+same 404 as for a missing entity, so it cannot tell whether another data source holds an id; a create or
+upsert answers 403 (409 for a create of an existing id): ids are one space shared by every data source,
+so these do tell that the id is taken. An assignment must name an entitlement and an identity of the key's
+data sources (``ent_id``, ``usr_id``): a missing one or another's gets the same 403 — giving someone
+another data source's entitlement is writing that data source's facts. (A key limited to both data
 sources may.)
 
 The entities are read (real-time ``mget``) before the write, and the write is conditional on what was read:
@@ -105,24 +108,26 @@ class OwnershipCheck:
     def existing(self, kind: EntityKind, ids: Mapping[str, str]) -> Stored | None:
         return self.stored.get(entity_id(kind, ids))
 
-    def refusal(self, kind: EntityKind, ids: Mapping[str, str], *, needs_existing: bool) -> Refused | None:
-        """Why this item may not be written (None: it may)."""
-        for field, target in REFERENCES.get(kind.name, ()):
+    def refusal(
+        self, kind: EntityKind, ids: Mapping[str, str], *, needs_existing: bool, deleting: bool = False
+    ) -> Refused | None:
+        """Why this item may not be written (None: it may). A delete grants nothing: only the entity's own
+        data source counts, not what it refers to."""
+        for field, target in () if deleting else REFERENCES.get(kind.name, ()):
             other = self.referred[field].get(entity_id(target, {target.id_fields[0]: ids[field]}))
-            if (
-                other is not None
-                and other.datasource is not None
-                and other.datasource not in self.datasources
-            ):
+            # Missing, another data source's or of none: one answer, so that it tells nothing of the others.
+            if other is None or other.datasource not in self.datasources:
                 return Refused(
                     403,
                     "forbidden",
-                    f"{field} names a {target.name[:-1]} of a data source this key may not write",
+                    f"{field} names no {target.name[:-1]} of the data sources this key may write",
                 )
         existing = self.existing(kind, ids)
-        if existing is None:
-            return NOT_FOUND if needs_existing else None
-        return None if existing.datasource in self.datasources else NOT_OURS
+        if existing is not None and existing.datasource in self.datasources:
+            return None
+        if needs_existing:  # missing or not ours: the same 404, so an update or delete cannot probe ids
+            return NOT_FOUND
+        return None if existing is None else NOT_OURS
 
 
 Valid = tuple[int, dict[str, str], Any]  # an item's position, its ids and the item

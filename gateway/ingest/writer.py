@@ -275,7 +275,8 @@ class Ingestor:
                 ops.append(self.operation(kind, action, ids, item, now, run))
             else:
                 needs_existing = action in (Action.UPDATE, Action.DELETE)
-                if refused := owners.refusal(kind, ids, needs_existing=needs_existing):
+                deleting = action == Action.DELETE
+                if refused := owners.refusal(kind, ids, needs_existing=needs_existing, deleting=deleting):
                     failure = ItemFailure(position, ids, refused.status, refused.code, refused.reason)
                     report.failures.append(failure)
                     continue

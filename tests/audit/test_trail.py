@@ -60,6 +60,39 @@ def test_refused_uses_are_one_event_per_key_reason_and_minute(settings: Settings
     }
 
 
+def test_a_flood_of_throttled_logins_cannot_crowd_out_refused_key_uses(settings: Settings) -> None:
+    clock = FrozenClock()
+    clock.advance(-(clock.now().timestamp() % 60))
+
+    async def work(es: AsyncElasticsearch) -> list[AuditEvent]:
+        trail = AuditTrail(AuditStore(es), clock, retention_days=90)
+        trail.ready = True
+        for _ in range(5):
+            trail.refused(Refusal("evidence", "Stolen", "network"), "198.51.100.7")
+        for host in range(3000):  # one /64, many addresses: one client, as the login throttle counts it
+            trail.throttled(f"2001:db8::{host:x}")
+        for host in range(12_000):  # many IPv4 clients: past the bound they are counted together
+            trail.throttled(f"10.{host // 65536}.{host // 256 % 256}.{host % 256}")
+        clock.advance(60)
+        await trail.close()
+        await es.indices.refresh(index=AUDIT_PATTERN)  # counted events are written in bulk, unrefreshed
+        refused, _ = await trail.search(AuditQuery(action="key.refused"), 0, 1000)
+        first, total = await trail.search(AuditQuery(action="login"), 0, 1000)
+        rest, _ = await trail.search(AuditQuery(action="login"), 1000, 1000)
+        assert total == len(first) + len(rest)
+        return refused + first + rest
+
+    found = with_es(settings, work)
+    refused = [e for e in found if e.action == "key.refused"]
+    assert [(e.key_id, e.count) for e in refused] == [("evidence", 5)]
+    throttled = [e for e in found if e.action == "login"]
+    assert sum(e.count or 0 for e in throttled) == 15_000  # every throttled login still counted
+    assert [e.count for e in throttled if e.address and e.address.startswith("2001:db8::")] == [3000]
+    overflow = [e for e in throttled if (e.details or {}).get("overflow")]
+    assert len(overflow) == 1 and overflow[0].count == 15_000 - 3000 - 999
+    assert len(throttled) == 1001
+
+
 def test_events_are_only_ever_created(settings: Settings) -> None:
     event = AuditEvent("e1", dt.datetime.now(dt.UTC).isoformat(), "logout", "success", actor="ann")
 

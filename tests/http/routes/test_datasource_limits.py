@@ -154,14 +154,19 @@ def test_entities_of_other_data_sources_are_refused_item_by_item(
     ours = (SHOWCASE, start(client, showcase_key, SHOWCASE))
 
     for action in ("upsert", "update", "create", "delete"):
-        items = [{"usr_id": "hr-1", "usr_name": "Taken"}, {"usr_id": "loose", "usr_name": "Taken"}]
+        items = [
+            {"usr_id": "hr-1", "usr_name": "Taken"},
+            {"usr_id": "loose", "usr_name": "Taken"},
+            {"usr_id": f"nobody-{action}", "usr_name": "Missing"},
+        ]
         answer = write(client, showcase_key, "identities", items, ours, action)
         assert answer.status_code == 207, (action, answer.text)
-        errors = answer.json()["errors"]
-        assert [(e["item"], e["status"], e["code"]) for e in errors] == [
-            (0, 403, "forbidden"),
-            (1, 403, "forbidden"),
-        ]
+        errors = [(e["item"], e["status"], e["code"], e["reason"]) for e in answer.json()["errors"]]
+        if action in ("update", "delete"):
+            # another data source's entity answers exactly as a missing one: no probing of ids
+            assert errors == [(i, 404, "not_found", "no such entity") for i in range(3)]
+        else:
+            assert [error[:3] for error in errors[:2]] == [(0, 403, "forbidden"), (1, 403, "forbidden")]
     assert _name(es, "identities", {"usr_id": "hr-1"})["usr_name"] == "HR One"
     assert _name(es, "identities", {"usr_id": "hr-1"})["metadata"]["datasourceId"] == HR
     assert _name(es, "identities", {"usr_id": "loose"})["usr_name"] == "No run"
@@ -177,11 +182,19 @@ def test_entities_of_other_data_sources_are_refused_item_by_item(
     missing = write(client, showcase_key, "identities", [{"usr_id": "nobody"}], ours, "update")
     assert [(e["status"], e["code"]) for e in missing.json()["errors"]] == [(404, "not_found")]
 
-    # An assignment naming another data source's identity writes that data source's facts: refused.
-    pairs = [{"usr_id": "hr-1", "ent_id": "e1"}, {"usr_id": "own-1", "ent_id": "e1"}]
+    # An assignment naming another data source's identity writes that data source's facts: refused, with
+    # the same answer as for an identity that does not exist.
+    assert write(client, showcase_key, "entitlements", [{"ent_id": "e1"}], ours).status_code == 200
+    pairs = [
+        {"usr_id": "hr-1", "ent_id": "e1"},
+        {"usr_id": "own-1", "ent_id": "e1"},
+        {"usr_id": "nobody-at-all", "ent_id": "e1"},
+        {"usr_id": "loose", "ent_id": "e1"},
+    ]
     answer = write(client, showcase_key, "assignments", pairs, ours)
-    assert [(e["item"], e["code"]) for e in answer.json()["errors"]] == [(0, "forbidden")]
-    assert "usr_id" in answer.json()["errors"][0]["reason"]
+    errors = answer.json()["errors"]
+    assert [(e["item"], e["code"]) for e in errors] == [(0, "forbidden"), (2, "forbidden"), (3, "forbidden")]
+    assert len({e["reason"] for e in errors}) == 1 and "usr_id" in errors[0]["reason"]
 
     deleted = write(client, showcase_key, "identities", [{"usr_id": "own-1"}], ours, "delete")
     assert deleted.status_code == 200, deleted.text
@@ -194,5 +207,6 @@ def test_a_key_limited_to_both_data_sources_may_refer_across_them(
     hr_run = (HR, start(client, any_key, HR))
     assert write(client, any_key, "identities", [{"usr_id": "hr-1"}], hr_run).status_code == 200
     ours = (SHOWCASE, start(client, both, SHOWCASE))
+    assert write(client, both, "entitlements", [{"ent_id": "e1"}], ours).status_code == 200
     answer = write(client, both, "assignments", [{"usr_id": "hr-1", "ent_id": "e1"}], ours)
     assert answer.status_code == 200, answer.text

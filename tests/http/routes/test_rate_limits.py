@@ -88,6 +88,19 @@ def test_limits_are_per_key_not_per_address(limited: TestClient) -> None:
     assert search(peer(limited, "192.0.2.10"), key_headers(one)).status_code == 429
 
 
+def test_a_rotated_key_and_its_successor_share_one_limit_during_the_overlap(limited: TestClient) -> None:
+    token = login(limited)
+    old = create_key(limited, token, rateLimit={"requests": 4, "perSeconds": 60})
+    assert search(limited, key_headers(old)).status_code == 200
+    rotated = limited.post(
+        "/api/admin/rotateApiToken", json={"token": old, "overlapHours": 1}, headers=bearer(token)
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["token"]
+    answers = [search(limited, key_headers(k)).status_code for k in (old, new, old, new, old)]
+    assert answers == [200, 200, 200, 200, 429]  # the limit of 4, once, for both keys
+
+
 def test_unlimited_keys_and_admins_carry_no_fields(limited: TestClient) -> None:
     token = login(limited)
     key = create_key(limited, token)
