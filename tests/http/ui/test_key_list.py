@@ -110,3 +110,18 @@ def test_test_key_runs_the_documented_search_with_the_new_key(page: Page, gatewa
     expect(page.locator("#test-result")).to_have_text(
         "HTTP 200: the key works. 5 data sources found. The first is Retired-Apps-Cleanup."
     )
+
+
+def test_a_reload_of_the_list_keeps_an_open_row_menu_usable(page: Page, gateway: str) -> None:
+    api = AdminApi(gateway)
+    api.create("Ingest Key")
+    open_api_keys(page, gateway)
+    page.get_by_role("button", name="Actions for Ingest Key").click()
+    expect(page.get_by_role("menuitem", name="Edit")).to_be_focused()
+    # Reload the list as a tab switch does (the hash route runs again), and wait until the rows are new.
+    page.evaluate("document.querySelector('#keys-body tr').dataset.stale = 'yes'")
+    page.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))")
+    expect(page.locator("#keys-body tr[data-stale]")).to_have_count(0)
+    expect(page.get_by_role("menuitem", name="Delete")).to_be_visible()
+    page.get_by_role("menuitem", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete API key")).to_be_visible()

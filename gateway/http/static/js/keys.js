@@ -81,14 +81,17 @@ function focusedInRows() {
   const active = menuOpen ? openButton() : document.activeElement;
   const row = active && active.closest("#keys-body tr");
   if (!row) return null;
-  return { id: row.dataset.id, menu: active.classList.contains("row-actions") };
+  return { id: row.dataset.id, menu: active.classList.contains("row-actions"), menuOpen };
 }
 
-function refocus({ id, menu }) {
+// A row menu that was open stays open on the same key's new row (a reload never closes a menu in use).
+function refocus({ id, menu, menuOpen }) {
   const row = [...$("keys-body").rows].find((candidate) => candidate.dataset.id === id);
   if (menu) closeMenu(false);
   const target = row && row.querySelector(menu ? ".row-actions" : 'input[type="checkbox"]');
-  if (target) target.focus();
+  const entry = state.entries.find((candidate) => candidate.id === id);
+  if (target && menuOpen && entry) openRowMenu(entry, target);
+  else if (target) target.focus();
   else $("key-search").focus();
 }
 
