@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -30,6 +31,18 @@ TEST_TENANT_ID = DEMO_TENANT_ID
 OTHER_TENANT_ID = "11111111-2222-4333-8444-555555555555"
 ADMIN_USER = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+
+
+def replica_env() -> dict[str, str]:
+    """What every replica of one test deployment shares: the two secrets and the first admin."""
+    return {
+        "GATEWAY_JWT_SECRET": secrets.token_urlsafe(32),
+        "GATEWAY_API_KEY_SECRET": secrets.token_urlsafe(32),
+        "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
+        "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+
+
 DOCUMENTED_SEARCH = {
     "query": {
         "sort": [{"datasource_id.keyword": {"order": "desc"}}],

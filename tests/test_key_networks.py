@@ -4,7 +4,6 @@ one a trusted proxy names in X-Forwarded-For (GATEWAY_TRUSTED_PROXIES), never on
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.helpers import (
-    ADMIN_PASSWORD,
-    ADMIN_USER,
     DOCUMENTED_SEARCH,
     HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
+    replica_env,
 )
 
 ALLOWED = ["203.0.113.0/24", "2001:db8::/32"]
@@ -30,12 +28,7 @@ def gateways(
     es: Elasticsearch, es_url: str, tmp_path: Path
 ) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
     """Two replicas of one deployment: ``direct`` believes no proxy, ``proxied`` believes 127.0.0.1."""
-    shared = {
-        "GATEWAY_JWT_SECRET": secrets.token_urlsafe(32),
-        "GATEWAY_API_KEY_SECRET": secrets.token_urlsafe(32),
-        "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
-        "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
+    shared = replica_env()
     direct = GatewayProcess(es_url, tmp_path / "direct", shared)
     proxied = GatewayProcess(es_url, tmp_path / "proxied", {**shared, "GATEWAY_TRUSTED_PROXIES": "127.0.0.1"})
     try:

@@ -8,7 +8,6 @@ any Elasticsearch index.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from elasticsearch import Elasticsearch
 
 from tests.helpers import (
     ADMIN_PASSWORD,
-    ADMIN_USER,
     HTTP_TIMEOUT,
     TEST_TENANT_ID,
     GatewayProcess,
     eventually,
+    replica_env,
 )
 
 
@@ -30,12 +29,7 @@ from tests.helpers import (
 def replicas(
     es: Elasticsearch, es_url: str, tmp_path: Path
 ) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
-    shared = {
-        "GATEWAY_JWT_SECRET": secrets.token_urlsafe(32),
-        "GATEWAY_API_KEY_SECRET": secrets.token_urlsafe(32),
-        "GATEWAY_ADMIN_USERNAME": ADMIN_USER,
-        "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
+    shared = replica_env()
     pair = (GatewayProcess(es_url, tmp_path / "a", shared), GatewayProcess(es_url, tmp_path / "b", shared))
     try:
         for replica in pair:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Action = Literal[
     "login",
@@ -22,17 +22,7 @@ Action = Literal[
     "key.refused",
     "sync.finish",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "login",
-    "logout",
-    "key.create",
-    "key.update",
-    "key.rotate",
-    "key.revoke",
-    "key.delete",
-    "key.refused",
-    "sync.finish",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 Outcome = Literal["success", "failure", "throttled", "refused"]
 
 
