@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 
@@ -16,7 +17,7 @@ from gateway.embedded import node as embedded
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
-from gateway.http.protocol import CoalescingHttpToolsProtocol
+from gateway.http.hotpath import SearchProtocol
 from gateway.http.tls import ensure_certificate
 from gateway.loading.seed import ensure_demo_admin, load_seed
 from gateway.settings import Settings
@@ -45,7 +46,8 @@ def serve(settings: Settings) -> None:
         access_log=False,  # our own access log records route templates, never raw paths with keys
         log_config=None,
         server_header=False,
-        http=CoalescingHttpToolsProtocol,
+        # The passthrough search is answered in the protocol, below ASGI (gateway/http/hotpath.py).
+        http=functools.partial(SearchProtocol, gateway=app, trusted_proxies=settings.trusted_proxies),  # type: ignore[arg-type]
         **ssl,  # type: ignore[arg-type]
     )
 

@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -31,7 +31,18 @@ class RawResponse:
     body: bytes
 
 
-Pending = tuple[bytes, bytes, "asyncio.Future[RawResponse]"]  # path, body, the caller's future
+class Reply(Protocol):
+    """Where a search's answer goes: an ``asyncio.Future``, or any object with these three methods (the
+    search hot path takes it in a callback, without a future or an extra turn of the event loop)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: RawResponse, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+Pending = tuple[bytes, bytes, Reply]  # path, body, where the answer goes
 
 
 @dataclass(eq=False)

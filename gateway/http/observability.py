@@ -21,10 +21,11 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.request_metrics import RequestStats
 
 FLUSH_INTERVAL = 0.5
 MAX_BUFFERED_LINES = 10_000
@@ -65,19 +66,9 @@ def install_access_log_redaction() -> None:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "gateway_http_requests",
-            "HTTP requests served, by route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "gateway_http_request_duration_seconds",
-            "Time from request start to the last response byte.",
-            ["route"],
-            registry=self.registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
-        )
+        # gateway_http_requests_total and gateway_http_request_duration_seconds, counted cheaply
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.ingest_items = Counter(
             "gateway_ingest_items",
             "Items received by the ingest endpoints: outcome is 'written' or the failure code.",
@@ -128,23 +119,12 @@ class RequestRecorder:
     def __init__(self, access_log: bool = True) -> None:
         self.metrics = Metrics()
         self.access_log = AccessLog(access_log)
-        # labels() costs more than the increment itself; the label sets are few (route templates), so
-        # each child metric is looked up once.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    def record(self, scope: Scope, method: str, route: str, status: int, elapsed: float) -> None:
-        children = self._children.get((method, route, status))
-        if children is None:
-            children = (
-                self.metrics.requests.labels(method, route, str(status)),
-                self.metrics.latency.labels(route),
-            )
-            self._children[(method, route, status)] = children
-        children[0].inc()
-        children[1].observe(elapsed)
+    def record(self, client: str | None, method: str, route: str, status: int, elapsed: float) -> None:
+        """Count and time one request; ``client`` is its address (resolved through trusted proxies)."""
+        self.metrics.requests.add(method, route, status, elapsed)
         if self.access_log.enabled:
-            client = scope.get("client")
-            self.access_log.add(client[0] if client else "-", method, route, status, elapsed)
+            self.access_log.add(client or "-", method, route, status, elapsed)
 
     def count_items(self, entity: str, action: str, outcomes: Mapping[str, int]) -> None:
         for outcome, count in outcomes.items():
@@ -193,7 +173,10 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             elapsed = time.perf_counter() - started
-            self.recorder.record(scope, scope["method"], route_template(scope), status, elapsed)
+            client = scope.get("client")
+            self.recorder.record(
+                client[0] if client else None, scope["method"], route_template(scope), status, elapsed
+            )
 
 
 __all__ = [

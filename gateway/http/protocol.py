@@ -36,6 +36,11 @@ class _CoalescingTransport:
             data, self._head = self._head + data, None
         self._transport.write(data)
 
+    def write_whole(self, response: bytes) -> None:
+        """A whole response (head and body) in one write: nothing to hold."""
+        self.flush()
+        self._transport.write(response)
+
     def flush(self) -> None:
         if self._head is not None:
             head, self._head = self._head, None
@@ -44,6 +49,9 @@ class _CoalescingTransport:
     def close(self) -> None:
         self.flush()
         self._transport.close()
+
+    def is_closing(self) -> bool:  # asked after every response: not through __getattr__
+        return self._transport.is_closing()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
