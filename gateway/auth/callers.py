@@ -15,6 +15,9 @@ from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 from gateway.errors import NotPermitted
 
 
+MAX_REMEMBERED_CALLERS = 10_000
+
+
 @dataclass(frozen=True)
 class Caller:
     """An ingestion client's key, or an administrator's bearer token."""
@@ -58,6 +61,8 @@ class CallerCheck:
         self._authenticator = authenticator
         self._tenant_id = tenant_id
         self._limiter = limiter
+        # The Caller of a key without a rate limit is the same for every request from one address.
+        self._callers: dict[tuple[str, str | None], Caller] = {}
 
     async def authenticate(self, headers: Mapping[str, str], address: str | None = None) -> Caller:
         """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same.
@@ -105,4 +110,12 @@ class CallerCheck:
                 quota = self._limiter.take(record.rotated_to or record.id, record.rate_limit)
             except RateLimited as exc:
                 raise exc.refusing(record.id, record.name, "rate") from None
-        return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
+        if quota is not None:
+            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
+        caller = self._callers.get((record.digest, address))
+        if caller is None or caller.record is not record:  # a record fetched again is a new object
+            if len(self._callers) >= MAX_REMEMBERED_CALLERS:
+                self._callers.clear()
+            caller = Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
+            self._callers[(record.digest, address)] = caller
+        return caller

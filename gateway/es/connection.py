@@ -122,6 +122,8 @@ class Connection(asyncio.Protocol):
         self._pending: deque[Pending] = deque()
         self._answered = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # on the loop's clock: when the batch being answered times out
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, batch: Batch, timeout: float) -> None:
         """Write a batch of requests at once; each future gets its answer, in order."""
@@ -129,8 +131,12 @@ class Connection(asyncio.Protocol):
         self._batch = batch
         self._pending.extend(batch.searches)
         self._answered = 0
-        # A plain timer is much cheaper than asyncio.timeout() on this path.
-        self._timer = asyncio.get_running_loop().call_later(timeout, self._fail, TimeoutError())
+        # One lazy timer per connection rather than one per batch: the deadline moves with each batch,
+        # and the timer, when it fires, only looks whether the batch being answered is past it.
+        loop = self._loop or asyncio.get_running_loop()
+        self._deadline = loop.time() + timeout
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
         request = self.node.request
         if len(batch.searches) == 1:
             path, body, _ = batch.searches[0]
@@ -138,10 +144,20 @@ class Connection(asyncio.Protocol):
         else:
             self.transport.write(b"".join(request(path, body) for path, body, _ in batch.searches))
 
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if not self._pending or self._loop is None:  # idle: no timer until the next batch
+            return
+        if self._loop.time() >= self._deadline:
+            self._fail(TimeoutError())
+        else:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self._loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -171,9 +187,6 @@ class Connection(asyncio.Protocol):
         if not future.done():  # the caller may have gone away
             future.set_result(RawResponse(self._parser.get_status_code(), b"".join(self._chunks)))
         if not self._pending:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             self._on_free(self)
 
     def _fail(self, exc: Exception) -> None:
