@@ -14,7 +14,7 @@ import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -254,7 +254,7 @@ def test_a_search_with_a_cached_key_is_answered_without_an_asgi_task(settings: S
                 transport.answered.clear()
                 protocol.data_received(request)
                 assert (len(state.tasks) == 1) is through_the_app
-                assert (type(protocol.cycle) is SearchExchange) is not through_the_app
+                assert isinstance(cast(object, protocol.cycle), SearchExchange) is not through_the_app
                 await asyncio.wait_for(transport.answered.wait(), HTTP_TIMEOUT)
                 assert len(transport.written) == _answer_length(transport.written)
                 assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
