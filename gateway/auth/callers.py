@@ -14,7 +14,6 @@ from gateway.auth.scopes import SCOPES, Scope, require
 from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 from gateway.errors import NotPermitted
 
-
 MAX_REMEMBERED_CALLERS = 10_000
 
 
