@@ -81,8 +81,12 @@ fuzz: prereqs $(STAMP) ## long fuzz runs: the whole HTTP API (Schemathesis) and 
 	HYPOTHESIS_PROFILE=fuzz GATEWAY_FUZZ_EXAMPLES=$${GATEWAY_FUZZ_EXAMPLES:-200} \
 	  GATEWAY_FUZZ_SEED=$${GATEWAY_FUZZ_SEED:-$$RANDOM} $(PY) -m pytest -o timeout=3600 tests/fuzz tests/search
 
-bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and stops its own Elasticsearch)
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+bench: prereqs $(STAMP) ## search (direct, nginx, gateway) and key-verification benchmarks (own Elasticsearch and nginx)
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	$(APT_INSTALL) || exit 1; \
+	case "$$missing" in *nginx*) [ -s /run/nginx.pid ] && /usr/sbin/nginx -s stop || true;; esac
 	PYTHONPATH=. $(PY) bench/key_verification.py
 	PYTHONPATH=. $(PY) bench/search.py
 
