@@ -119,11 +119,11 @@ class Connection:
         self.buffer = rest[length:]
         return Response(status, headers, rest[:length])
 
-    def readable(self) -> bool:
-        """Whether an answer (or the close) has arrived, without waiting."""
+    def readable(self, wait: float = 0) -> bool:
+        """Whether an answer (or the close) has arrived, waiting at most ``wait`` seconds for it."""
         if self.buffer or self.ended:
             return True
-        if not select.select([self.sock], [], [], 0)[0]:
+        if not select.select([self.sock], [], [], wait)[0]:
             return False
         # Over TLS the socket is readable for records that carry no data too (session tickets).
         self.sock.setblocking(False)
