@@ -7,6 +7,7 @@ wait for events (an answer, a close), never for a duration: the socket timeout o
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import GatewayProcess, eventually, replica_env
-from tests.http.raw import TARGETS, Connection, Response, Target, refused_and_closed, request
+from tests.http.raw import (
+    SOCKET_TIMEOUT,
+    TARGETS,
+    Connection,
+    Response,
+    Target,
+    refused_and_closed,
+    request,
+)
 
 SLOW_CLIENTS = 20
 TRICKLE_EVERY = 0.3  # seconds between two bytes of a slow sender: its pace, not a measure
@@ -146,3 +155,9 @@ def test_past_the_connection_cap_new_connections_are_closed_at_once(capped: Gate
     finally:
         for connection in held:
             connection.sock.close()
+
+
+def test_a_tls_handshake_that_never_starts_is_closed(gateway: GatewayProcess) -> None:
+    # Never counted by the connection cap (that starts after the handshake): the header deadline bounds it.
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=SOCKET_TIMEOUT) as sock:
+        assert sock.recv(1) == b""  # closed by the gateway; the socket timeout only bounds a hang
