@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo tenant of the original documentation; set TENANT_ID to serve another one.
 export TENANT_ID ?= 8700f5cb-eaca-461e-8c2e-245a25f2399d
 
-.PHONY: help run test lint lock fuzz bench bench-ingest chaos screenshots prereqs ui-prereqs db-prereqs es-start es-stop es-status cluster compose-check clean
+.PHONY: help run test lint lock fuzz bench bench-slow bench-ingest chaos screenshots prereqs ui-prereqs db-prereqs es-start es-stop es-status cluster compose-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,10 +81,17 @@ fuzz: prereqs $(STAMP) ## long fuzz runs: the whole HTTP API (Schemathesis) and 
 	HYPOTHESIS_PROFILE=fuzz GATEWAY_FUZZ_EXAMPLES=$${GATEWAY_FUZZ_EXAMPLES:-200} \
 	  GATEWAY_FUZZ_SEED=$${GATEWAY_FUZZ_SEED:-$$RANDOM} $(PY) -m pytest -o timeout=3600 tests/fuzz tests/search
 
-bench: prereqs $(STAMP) ## search and key-verification benchmarks (starts and stops its own Elasticsearch)
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+bench: prereqs $(STAMP) ## search (direct, nginx, gateway) and key-verification benchmarks (own Elasticsearch and nginx)
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	$(APT_INSTALL) || exit 1; \
+	case "$$missing" in *nginx*) [ -s /run/nginx.pid ] && /usr/sbin/nginx -s stop || true;; esac
 	PYTHONPATH=. $(PY) bench/key_verification.py
 	PYTHONPATH=. $(PY) bench/search.py
+
+bench-slow: prereqs $(STAMP) ## 2,000 slow TLS senders vs the header deadline, while a client searches (~2 min)
+	PYTHONPATH=. $(PY) bench/slow_clients.py
 
 bench-ingest: prereqs db-prereqs $(STAMP) ## loader benchmark: 1 M generated identities vs helpers.streaming_bulk (several minutes)
 	PYTHONPATH=. $(PY) bench/ingest_load.py

@@ -1,11 +1,15 @@
-"""Passthrough search: the gateway against Elasticsearch directly, same data, interleaved, one run.
+"""Passthrough search: the gateway against Elasticsearch directly and behind nginx, interleaved, one run.
 
-The gateway is measured twice: with a key without a rate limit, and with a key whose limit is too high to
-refuse anything (``limited``): their throughput ratio is the per-key rate limit's cost on the hot path.
+nginx (``bench/_nginx.py``) is the baseline a proxy in the gateway's place is held to: a bare keep-alive
+reverse proxy that compares the key and the tenant in its config. It does not unwrap ``{"query": ...}``, so
+it is sent the bare search body that ``direct`` is sent. The gateway is measured twice: with a key
+without a rate limit, and with a key whose limit is too high to refuse anything (``limited``): their
+throughput ratio is the per-key rate limit's cost on the hot path.
 
 The load generator is wrk (its own process). For each target and concurrency we report requests/s, p50 and
 p99 latency, and the CPU time each server process spent per request, read from /proc/<pid>/stat before
-and after each run. The gateway serves plain HTTP here (like Elasticsearch) so TLS cost is not compared.
+and after each run (nginx: its master and worker summed). The gateway and nginx serve plain HTTP here (like
+Elasticsearch) so TLS cost is not compared. The last line printed is the summary (``summary_line``).
 
     make bench          # or: PYTHONPATH=. .venv/bin/python bench/search.py [--duration 10] [--rounds 5]
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._es import elasticsearch, free_port
+from bench._nginx import SEARCH_PATH, Nginx, check_guard, nginx, nginx_binary
 from gateway.auth.key_store import ApiKeyStore, generate_key, new_record
 from gateway.auth.restrictions import NO_LIMITS, KeyLimits
 from gateway.es.client import build_client
@@ -65,6 +70,7 @@ class Run:
     p99_ms: float
     gateway_cpu_s: float
     es_cpu_s: float
+    nginx_cpu_s: float
 
 
 def _ms(text: str) -> float:
@@ -138,17 +144,35 @@ def start_gateway(es_url: str, hmac_secret: str, state_dir: Path) -> tuple[subpr
     raise SystemExit("gateway did not become ready")
 
 
-def report(runs: list[Run], idle: tuple[float, float]) -> None:
+def summary_line(gateway_ratio: float, nginx_ratio: float, gateway_cpu_us: float, nginx_cpu_us: float) -> str:
+    """The benchmark's last line: throughput over direct's, and CPU per search, of the gateway and nginx.
+
+    The CPU figures are shown in whole µs and their ratio is taken of the figures shown."""
+    gateway_us, nginx_us = round(gateway_cpu_us), round(nginx_cpu_us)
+    ratio = f"{gateway_us / nginx_us:.2f}" if nginx_us else "n/a"
+    return (
+        f"search: gateway/direct = {gateway_ratio:.2f}, nginx/direct = {nginx_ratio:.2f}; "
+        f"CPU per search gateway = {gateway_us} us, nginx = {nginx_us} us (ratio {ratio})"
+    )
+
+
+def report(runs: list[Run], idle: tuple[float, float, float]) -> None:
     print(
-        f"idle CPU between runs: gateway {idle[0] * 1000:.0f} ms/s, Elasticsearch {idle[1] * 1000:.0f} ms/s"
+        f"idle CPU between runs: gateway {idle[0] * 1000:.0f} ms/s, Elasticsearch {idle[1] * 1000:.0f} ms/s, "
+        f"nginx {idle[2] * 1000:.0f} ms/s"
     )
     print()
-    print("| target | concurrency | requests/s | p50 ms | p99 ms | gateway CPU µs/req | ES CPU µs/req |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| target | concurrency | requests/s | p50 ms | p99 ms | gateway CPU µs/req | ES CPU µs/req "
+        "| nginx CPU µs/req |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
+        cpu = [r.gateway_cpu_s, r.es_cpu_s, r.nginx_cpu_s]
         print(
             f"| {r.target} | {r.concurrency} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-            f"{r.gateway_cpu_s / r.requests * 1e6:.0f} | {r.es_cpu_s / r.requests * 1e6:.0f} |"
+            + " | ".join(f"{s / r.requests * 1e6:.0f}" for s in cpu)
+            + " |"
         )
 
     def median(target: str, concurrency: int, attr: str) -> float:
@@ -162,13 +186,16 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
         return sum(float(getattr(r, attr)) for r in chosen) / sum(r.requests for r in chosen) * 1e6
 
     added_p50 = median("gateway", 1, "p50_ms") - median("direct", 1, "p50_ms")
+    nginx_added_p50 = median("nginx", 1, "p50_ms") - median("direct", 1, "p50_ms")
     ratio = median("gateway", 16, "rps") / median("direct", 16, "rps")
+    nginx_ratio = median("nginx", 16, "rps") / median("direct", 16, "rps")
     gateway_cpu = per_request("gateway", 16, "gateway_cpu_s")
+    nginx_cpu = per_request("nginx", 16, "nginx_cpu_s")
     limited_cpu = per_request("limited", 16, "gateway_cpu_s")
     limited_ratio = median("limited", 16, "rps") / median("gateway", 16, "rps")
     es_cpu = per_request("direct", 16, "es_cpu_s")
     print()
-    print(f"added p50 latency (concurrency 1) = {added_p50:.2f} ms")
+    print(f"added p50 latency (concurrency 1) = {added_p50:.2f} ms (nginx: {nginx_added_p50:.2f} ms)")
     print(
         f"search throughput ratio gateway/direct = {ratio:.2f} (concurrency 16); "
         f"gateway CPU/request = {gateway_cpu:.0f} us ({gateway_cpu / es_cpu:.2f}x Elasticsearch)"
@@ -177,16 +204,39 @@ def report(runs: list[Run], idle: tuple[float, float]) -> None:
         f"rate-limited key / unlimited key throughput = {limited_ratio:.2f} (concurrency 16); "
         f"gateway CPU/request {limited_cpu:.0f} us vs {gateway_cpu:.0f} us"
     )
+    print(summary_line(ratio, nginx_ratio, gateway_cpu, nginx_cpu))
+
+
+Target = tuple[str, bytes, dict[str, str]]
+
+
+def measure(
+    targets: list[tuple[str, Target]], rounds: dict[int, int], duration: int, workdir: Path,
+    gateway_pid: int, es_pid: int, proxy: Nginx,
+) -> list[Run]:  # fmt: skip
+    """``rounds[c]`` interleaved rounds of all targets at concurrency ``c``, each server's CPU read around."""
+    runs: list[Run] = []
+    for concurrency, count in rounds.items():
+        for _ in range(count):
+            for target, (url, body, headers) in targets:
+                g0, e0, n0 = cpu_seconds(gateway_pid), cpu_seconds(es_pid), proxy.cpu_seconds()
+                result = wrk(url, body, headers, concurrency, duration, workdir)
+                g1, e1, n1 = cpu_seconds(gateway_pid), cpu_seconds(es_pid), proxy.cpu_seconds()
+                runs.append(Run(target, concurrency, int(result["requests"]), result["rps"],
+                                result["p50"], result["p99"], g1 - g0, e1 - e0, n1 - n0))  # fmt: skip
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per concurrency")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds at concurrency 16")
+    parser.add_argument("--rounds-c1", type=int, default=3, help="interleaved rounds at concurrency 1")
     parser.add_argument("--warmup", type=int, default=20, help="seconds of load per target before measuring")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required (apt-get install wrk; `make bench` installs it)")
+    nginx_binary()  # fail before starting anything when it is missing
     hmac_secret = secrets.token_urlsafe(32)
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     with elasticsearch() as (es_url, es_pid):
@@ -198,32 +248,31 @@ def main() -> None:
         limited_key = asyncio.run(prepare(es_url, hmac_secret, NEVER_REFUSED))
         gateway, gateway_url = start_gateway(es_url, hmac_secret, workdir)
         try:
-            direct = (
-                f"{es_url}/{INDEX}/_search",
-                json.dumps(SEARCH).encode(),
-                {"content-type": "application/json"},
-            )
-            via_gateway = (
-                f"{gateway_url}/jas/datasource/search",
-                json.dumps({"query": SEARCH}).encode(),
-                {"content-type": "application/json", "authorization": key, "x-tenant-id": TENANT},
-            )
-            limited = (via_gateway[0], via_gateway[1], {**via_gateway[2], "authorization": limited_key})
-            targets = (("direct", direct), ("gateway", via_gateway), ("limited", limited))
-            for _, (url, body, headers) in targets:  # warm every path (JIT, caches)
-                wrk(url, body, headers, 16, args.warmup, workdir)
-            g0, e0 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)
-            time.sleep(5)
-            idle = ((cpu_seconds(gateway.pid) - g0) / 5, (cpu_seconds(es_pid) - e0) / 5)
-            runs: list[Run] = []
-            for concurrency in (1, 16):
-                for _ in range(args.rounds):
-                    for target, (url, body, headers) in targets:
-                        g0, e0 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)
-                        result = wrk(url, body, headers, concurrency, args.duration, workdir)
-                        g1, e1 = cpu_seconds(gateway.pid), cpu_seconds(es_pid)
-                        runs.append(Run(target, concurrency, int(result["requests"]), result["rps"],
-                                        result["p50"], result["p99"], g1 - g0, e1 - e0))  # fmt: skip
+            with nginx(workdir, free_port(), es_url, INDEX, key, TENANT) as proxy:
+                bare = json.dumps(SEARCH).encode()
+                direct = (f"{es_url}/{INDEX}/_search", bare, {"content-type": "application/json"})
+                guarded = {"content-type": "application/json", "authorization": key, "x-tenant-id": TENANT}
+                via_nginx = (f"{proxy.url}{SEARCH_PATH}", bare, guarded)
+                check_guard(*via_nginx)
+                via_gateway = (f"{gateway_url}{SEARCH_PATH}", json.dumps({"query": SEARCH}).encode(), guarded)
+                limited = (via_gateway[0], via_gateway[1], {**guarded, "authorization": limited_key})
+                targets = [
+                    ("direct", direct),
+                    ("nginx", via_nginx),
+                    ("gateway", via_gateway),
+                    ("limited", limited),
+                ]
+                for _, (url, body, headers) in targets:  # warm every path (JIT, caches)
+                    wrk(url, body, headers, 16, args.warmup, workdir)
+                g0, e0, n0 = cpu_seconds(gateway.pid), cpu_seconds(es_pid), proxy.cpu_seconds()
+                time.sleep(5)
+                idle = (
+                    (cpu_seconds(gateway.pid) - g0) / 5,
+                    (cpu_seconds(es_pid) - e0) / 5,
+                    (proxy.cpu_seconds() - n0) / 5,
+                )
+                rounds = {1: args.rounds_c1, 16: args.rounds}
+                runs = measure(targets, rounds, args.duration, workdir, gateway.pid, es_pid, proxy)
         finally:
             gateway.terminate()
             gateway.wait(timeout=30)

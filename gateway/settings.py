@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         True, alias="GATEWAY_ACCESS_LOG", description="Log one line per request (route templates only)."
     )
+    header_timeout: float = Field(
+        20.0, gt=0, alias="GATEWAY_HEADER_TIMEOUT", description="Seconds a request head may take (408)."
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, alias="GATEWAY_BODY_TIMEOUT", description="Seconds a body may take after its head (408)."
+    )
+    max_connections: int = Field(
+        4096,
+        ge=1,
+        alias="GATEWAY_MAX_CONNECTIONS",
+        description="Open connections; new ones beyond are closed.",
+    )
     tls_cert: Path | None = Field(None, alias="GATEWAY_TLS_CERT", description="PEM certificate chain.")
     tls_key: Path | None = Field(None, alias="GATEWAY_TLS_KEY", description="PEM private key.")
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -235,45 +236,72 @@ def showcase_datasource() -> dict[str, Any]:
     }
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    seconds: float = 60,
+    verify: Callable[[], ssl.SSLContext | bool] = lambda: True,
+) -> None:
     """Poll ``/readyz`` until a gateway process answers 200; fail with its log if it dies or never does."""
 
     def ready() -> bool:
         assert process.poll() is None, log.read_text()
         try:
-            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-        except httpx.TransportError:
+            return httpx.get(f"{url}/readyz", timeout=2, verify=verify()).status_code == 200
+        except (httpx.TransportError, OSError):  # not listening yet, or its certificate not written yet
             return False
 
     eventually(ready, lambda: f"{url} to become ready:\n{log.read_text()}", within=seconds, every=0.2)
 
 
 class GatewayProcess:
-    """A ``gateway serve`` child process on a free port (plain HTTP), as an operator would run it."""
+    """A ``gateway serve`` child process on a free port, as an operator would run it: plain HTTP, or
+    with ``tls`` HTTPS with a self-signed certificate (``client_tls`` trusts it); ``env`` adds settings."""
 
-    def __init__(self, es_url: str, state_dir: Path, shared: dict[str, str]) -> None:
+    def __init__(
+        self,
+        es_url: str,
+        state_dir: Path,
+        shared: dict[str, str],
+        *,
+        tls: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = state_dir / "gateway.log"
         state_dir.mkdir(parents=True)
-        env = dict(
+        environment = dict(
             os.environ, ES_URL=es_url, TENANT_ID=TEST_TENANT_ID, GATEWAY_STATE_DIR=str(state_dir), **shared
         )
+        environment.update(env or {})
+        command = [sys.executable, "-m", "gateway", "serve", "--port", str(self.port)]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--no-tls", "--port", str(self.port)],
-                env=env,
+                command if tls else [*command, "--no-tls"],
+                env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
 
+    def client_tls(self) -> ssl.SSLContext:
+        """A client context that trusts this process's self-signed certificate."""
+        return ssl.create_default_context(cafile=self.log.parent / "tls" / "cert.pem")
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        return self.client_tls() if self.tls else True
+
     def wait_ready(self) -> None:
-        wait_ready(self.url, self.process, self.log)
+        wait_ready(self.url, self.process, self.log, verify=self._verify)
 
     def admin_headers(self) -> dict[str, str]:
         """A bearer token of the first admin (GATEWAY_ADMIN_USERNAME = ADMIN_USER in ``shared``)."""
         body = {"username": ADMIN_USER, "password": ADMIN_PASSWORD}
-        answer = httpx.post(f"{self.url}/api/authentication/login", json=body, timeout=30)
+        answer = httpx.post(
+            f"{self.url}/api/authentication/login", json=body, timeout=30, verify=self._verify()
+        )
         assert answer.status_code == 200, answer.text
         return bearer(answer.json()["token"])
 
@@ -282,7 +310,11 @@ class GatewayProcess:
         if scopes is not None:
             body["scopes"] = scopes
         answer = httpx.post(
-            f"{self.url}/api/admin/createApiToken", json=body, headers=self.admin_headers(), timeout=30
+            f"{self.url}/api/admin/createApiToken",
+            json=body,
+            headers=self.admin_headers(),
+            timeout=30,
+            verify=self._verify(),
         )
         assert answer.status_code == 200, answer.text
         key: str = answer.json()["token"]
@@ -291,7 +323,11 @@ class GatewayProcess:
     def search(self, key: str) -> int:
         headers = {"authorization": key, "x-tenant-id": TEST_TENANT_ID}
         return httpx.post(
-            f"{self.url}/jas/datasource/search", json=DOCUMENTED_SEARCH, headers=headers, timeout=HTTP_TIMEOUT
+            f"{self.url}/jas/datasource/search",
+            json=DOCUMENTED_SEARCH,
+            headers=headers,
+            timeout=HTTP_TIMEOUT,
+            verify=self._verify(),
         ).status_code
 
     def stop(self) -> None:

@@ -140,3 +140,12 @@ def test_the_default_key_rate_limit_is_n_per_s_or_off(raw: str, stored: str) -> 
 def test_other_default_key_rate_limits_are_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValidationError, match="GATEWAY_KEY_RATE_LIMIT"):
         make_settings(key_rate_limit=raw)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("GATEWAY_HEADER_TIMEOUT", 0), ("GATEWAY_BODY_TIMEOUT", -1), ("GATEWAY_MAX_CONNECTIONS", 0)],
+)
+def test_connection_limits_must_be_positive(variable: str, value: float) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        make_settings(**{variable: value})

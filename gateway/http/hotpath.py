@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import FastAPI
+from starlette.datastructures import State
 from starlette.requests import ClientDisconnect
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
@@ -61,7 +62,7 @@ class SearchExchange:
     passthrough client delivers Elasticsearch's answer (``gateway.es.connection.Reply``)."""
 
     __slots__ = ("address", "answered", "body", "caller", "chunks", "disconnected", "keep_alive", "protocol",
-                 "response_complete", "size", "started")  # fmt: skip
+                 "response_complete", "response_started", "size", "started")  # fmt: skip
     message_event = _NoEvent()
 
     def __init__(self, protocol: SearchProtocol, address: str | None, keep_alive: bool) -> None:
@@ -69,6 +70,7 @@ class SearchExchange:
         self.address = address
         self.keep_alive = keep_alive
         self.started = time.perf_counter()
+        self.response_started = False
         self.response_complete = False
         self.disconnected = False
         self.answered = False
@@ -94,12 +96,19 @@ class SearchExchange:
 class SearchProtocol(CoalescingHttpToolsProtocol):
     """uvicorn's httptools protocol, answering the passthrough search itself (see the module's text)."""
 
-    def __init__(self, *args: Any, gateway: FastAPI, trusted_proxies: str | None, **kwargs: Any) -> None:
+    gateway_state: ClassVar[State]  # the app's ``state``: its services once started, its request recorder
+    trusted: ClassVar[_TrustedHosts | None] = None  # GATEWAY_TRUSTED_PROXIES
+
+    @classmethod
+    def serving(cls, app: FastAPI, trusted_proxies: str | None) -> type[SearchProtocol]:
+        """This protocol for ``app``: what ``uvicorn.Config(http=...)`` takes (see ``gateway.cli.serve``)."""
+        trusted = _TrustedHosts(trusted_proxies) if trusted_proxies else None
+        return type(cls.__name__, (cls,), {"gateway_state": app.state, "trusted": trusted})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._state = gateway.state
-        self._recorder = gateway.state.recorder
+        self._recorder = self.gateway_state.recorder
         self._services: Services | None = None  # the app's, once it has started
-        self._trusted = _TrustedHosts(trusted_proxies) if trusted_proxies else None
         self._path: bytes | None = None
         self._default_headers: tuple[list[tuple[bytes, bytes]], bytes] = ([], b"")
 
@@ -128,7 +137,7 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
             return False
         services = self._services
         if services is None:
-            services = self._services = getattr(self._state, "services", None)
+            services = self._services = getattr(self.gateway_state, "services", None)
             if services is None:  # not started yet
                 return False
         headers = {name.decode(): value.decode("latin-1") for name, value in self.headers if name in _WANTED}
@@ -150,10 +159,10 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
     def _address(self) -> str | None:
         """The client's address as uvicorn's ProxyHeadersMiddleware resolves it for the app."""
         host = self.client[0] if self.client else None
-        if self._trusted is not None and host in self._trusted:
+        if self.trusted is not None and host in self.trusted:
             forwarded = [value for name, value in self.headers if name == b"x-forwarded-for"]
             if forwarded:
-                resolved, _ = self._trusted.get_trusted_client_address(b", ".join(forwarded).decode("latin1"))
+                resolved, _ = self.trusted.get_trusted_client_address(b", ".join(forwarded).decode("latin1"))
                 if resolved:
                     host = resolved
         return host
@@ -243,7 +252,7 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         self, exchange: SearchExchange, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
     ) -> None:
         """Write the answer as uvicorn would (its default headers first), in one write; then record it."""
-        exchange.response_complete = True
+        exchange.response_started = exchange.response_complete = True
         if not exchange.disconnected:
             out = [STATUS_LINE[status], self._encoded_default_headers(), _JSON_HEAD, b"%d\r\n" % len(body)]
             for name, value in headers:

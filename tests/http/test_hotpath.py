@@ -238,9 +238,7 @@ def test_a_search_with_a_cached_key_is_answered_without_an_asgi_task(settings: S
             config = Config(app=app, log_config=None)
             config.load()
             state = ServerState()
-            protocol = SearchProtocol(
-                config=config, server_state=state, app_state={}, gateway=app, trusted_proxies=None
-            )
+            protocol = SearchProtocol.serving(app, None)(config=config, server_state=state, app_state={})
             transport = RecordingTransport()
             protocol.connection_made(transport)  # type: ignore[arg-type]
             headers = {
