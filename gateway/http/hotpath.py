@@ -141,8 +141,7 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
             if services is None:  # not started yet
                 return False
         headers = {name.decode(): value.decode("latin-1") for name, value in self.headers if name in _WANTED}
-        keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
-        exchange = SearchExchange(self, self._address(), keep_alive)
+        exchange = SearchExchange(self, self._address(), self.keeps_alive())
         try:
             caller = services.callers.authenticate_cached(headers, exchange.address)
             if caller is None:  # a record to fetch, or an admin token: the app's route

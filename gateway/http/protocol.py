@@ -62,6 +62,10 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
 
+    def keeps_alive(self) -> bool:
+        """Whether the connection stays open after the request being parsed (its head is complete)."""
+        return self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers a request it cannot parse in plain text; every error of the gateway is JSON.
         body = orjson.dumps(error_body("bad_request", msg))
