@@ -110,7 +110,9 @@ class ApiKeyVerifier:
         if not hmac.compare_digest(record.digest, digest):
             raise invalid_key()
         if record.tenant_id != self._tenant_id or (
-            tenant_header is not None and tenant_header.strip().lower() != record.tenant_id
+            tenant_header is not None
+            and tenant_header != record.tenant_id  # as sent, most often: no need to normalise it
+            and tenant_header.strip().lower() != record.tenant_id
         ):
             raise invalid_key().refusing(record.id, record.name, "tenant")
         if not record.is_valid(self._clock.now()):

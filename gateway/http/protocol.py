@@ -37,8 +37,8 @@ class _CoalescingTransport:
         self._transport.write(data)
 
     def write_whole(self, response: bytes) -> None:
-        """A whole response (head and body) in one write: nothing to hold."""
-        self.flush()
+        """A whole response (head and body) in one write, when no head can be held: every earlier answer
+        on the connection is complete (``on_response_complete`` flushed it)."""
         self._transport.write(response)
 
     def flush(self) -> None:
