@@ -14,6 +14,8 @@ from gateway.auth.scopes import SCOPES, Scope, require
 from gateway.auth.verifier import ApiKeyVerifier, invalid_key
 from gateway.errors import NotPermitted
 
+MAX_REMEMBERED_CALLERS = 10_000
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -58,6 +60,8 @@ class CallerCheck:
         self._authenticator = authenticator
         self._tenant_id = tenant_id
         self._limiter = limiter
+        # The Caller of a key without a rate limit is the same for every request from one address.
+        self._callers: dict[tuple[str, str | None], Caller] = {}
 
     async def authenticate(self, headers: Mapping[str, str], address: str | None = None) -> Caller:
         """Unknown, expired, revoked or other-tenant keys and mismatched tenant headers all look the same.
@@ -72,23 +76,45 @@ class CallerCheck:
             raise invalid_key()
         if credentials.scheme == "api_key":
             record = await self._verifier.verify(credentials.value, tenant_header, address)
-            networks = record.networks
-            if networks is not None and not networks.allows(address):
-                where = (address or "an unknown address")[:64]
-                raise NotPermitted(
-                    f"This API key may not be used from {where}: it is outside the key's allowed networks."
-                ).refusing(record.id, record.name, "network")
-            quota = None
-            if self._limiter is not None:
-                try:
-                    # A key replaced by a rotation shares its successor's bucket: during the overlap the
-                    # two keys together get the limit once, not twice.
-                    quota = self._limiter.take(record.rotated_to or record.id, record.rate_limit)
-                except RateLimited as exc:
-                    raise exc.refusing(record.id, record.name, "rate") from None
-            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
+            return self._key_caller(record, address)
         user, _ = await self._authenticator.user_for_token(credentials.value)
         self._authenticator.require_admin(user)
         if tenant_header is not None and tenant_header.strip().lower() != self._tenant_id:
             raise invalid_key()
         return Caller("admin", user.username, self._tenant_id, address=address)
+
+    def authenticate_cached(self, headers: Mapping[str, str], address: str | None = None) -> Caller | None:
+        """``authenticate`` without I/O, for a key whose record is cached; None when it needs
+        ``authenticate`` (a key to fetch, an admin token). Refusals are the same."""
+        credentials = credentials_from_headers(headers)
+        if credentials is None:
+            raise invalid_key()
+        if credentials.scheme != "api_key":
+            return None
+        record = self._verifier.verify_cached(credentials.value, headers.get("x-tenant-id"), address)
+        return None if record is None else self._key_caller(record, address)
+
+    def _key_caller(self, record: ApiKeyRecord, address: str | None) -> Caller:
+        networks = record.networks
+        if networks is not None and not networks.allows(address):
+            where = (address or "an unknown address")[:64]
+            raise NotPermitted(
+                f"This API key may not be used from {where}: it is outside the key's allowed networks."
+            ).refusing(record.id, record.name, "network")
+        quota = None
+        if self._limiter is not None:
+            try:
+                # A key replaced by a rotation shares its successor's bucket: during the overlap the two
+                # keys together get the limit once, not twice.
+                quota = self._limiter.take(record.rotated_to or record.id, record.rate_limit)
+            except RateLimited as exc:
+                raise exc.refusing(record.id, record.name, "rate") from None
+        if quota is not None:
+            return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
+        caller = self._callers.get((record.digest, address))
+        if caller is None or caller.record is not record:  # a record fetched again is a new object
+            if len(self._callers) >= MAX_REMEMBERED_CALLERS:
+                self._callers.clear()
+            caller = Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
+            self._callers[(record.digest, address)] = caller
+        return caller

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True, repr=False)
-class Credentials:
+class Credentials(NamedTuple):  # read on every request: a tuple is the cheapest immutable record
     scheme: Literal["api_key", "bearer"]
     value: str
 

@@ -8,6 +8,7 @@ non-secret ``id`` and a 4-character ``hint`` for lists and the UI.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -66,7 +67,8 @@ class ApiKeyRecord:
     rotated_to: str | None = None  # record id of the key that replaced this one
     last_used_address: str | None = None
 
-    @property
+    # Read on every use of the key: worked out once per record (a changed record is a new object).
+    @functools.cached_property
     def networks(self) -> NetworkList | None:
         """The allowed networks, parsed (once per distinct list), or None when every address may call."""
         return None if self.allowed_networks is None else networks_of(tuple(self.allowed_networks))
@@ -88,13 +90,17 @@ class ApiKeyRecord:
             or (self.allowed_networks is not None)
         )
 
-    @property
+    @functools.cached_property
     def granted(self) -> tuple[Scope, ...]:
         """What the key may do: its scopes, or all of them for a record stored before scopes."""
         return stored_scopes(self.scopes)
 
+    @functools.cached_property
+    def expires(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.expires_at)
+
     def is_valid(self, now: dt.datetime) -> bool:
-        return not self.revoked and dt.datetime.fromisoformat(self.expires_at) > now
+        return not self.revoked and self.expires > now
 
     def status(self, now: dt.datetime) -> str:
         """active, expired or revoked: revoked wins over expired."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -61,13 +63,17 @@ class ApiKeyVerifier:
         self._synced_at = float("-inf")
         self._last_touch: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # The HMAC digests of keys seen, remembered under a keyed BLAKE2b of the key (never the key itself,
+        # and the BLAKE2b key never leaves this process): several times cheaper than the HMAC.
+        self._handle_key = os.urandom(32)
+        self._digests: dict[bytes, str] = {}
 
     # --- the hot path ---------------------------------------------------------------------------------
 
     async def verify(self, key: str, tenant_header: str | None, address: str | None = None) -> ApiKeyRecord:
         """The valid record of ``key``; the same 401 for every key that is not (a known key's refusal is
         marked for the audit trail). ``address``, the client's, is kept as the key's last-use address."""
-        digest = key_digest(self._secret, key)
+        digest = self._digest(key)
         now = self._clock.monotonic()
         record = self._cached(digest, now)
         if record is None:
@@ -77,10 +83,36 @@ class ApiKeyVerifier:
                 raise invalid_key()
             if generation == self._generation:  # no revocation seen while we were fetching
                 self._remember(digest, record, now, generation)
+        return self._admit(record, digest, tenant_header, now, address)
+
+    def verify_cached(
+        self, key: str, tenant_header: str | None, address: str | None = None
+    ) -> ApiKeyRecord | None:
+        """``verify`` without I/O: None when the key's record is not in the cache (or no longer trusted)
+        and must be fetched by ``verify``."""
+        digest = self._digest(key)
+        now = self._clock.monotonic()
+        record = self._cached(digest, now)
+        return None if record is None else self._admit(record, digest, tenant_header, now, address)
+
+    def _digest(self, key: str) -> str:
+        handle = hashlib.blake2b(key.strip().encode(), key=self._handle_key).digest()
+        digest = self._digests.get(handle)
+        if digest is None:
+            if len(self._digests) >= MAX_CACHED_KEYS:
+                self._digests.clear()
+            digest = self._digests[handle] = key_digest(self._secret, key)
+        return digest
+
+    def _admit(
+        self, record: ApiKeyRecord, digest: str, tenant_header: str | None, now: float, address: str | None
+    ) -> ApiKeyRecord:
         if not hmac.compare_digest(record.digest, digest):
             raise invalid_key()
         if record.tenant_id != self._tenant_id or (
-            tenant_header is not None and tenant_header.strip().lower() != record.tenant_id
+            tenant_header is not None
+            and tenant_header != record.tenant_id  # as sent, most often: no need to normalise it
+            and tenant_header.strip().lower() != record.tenant_id
         ):
             raise invalid_key().refusing(record.id, record.name, "tenant")
         if not record.is_valid(self._clock.now()):

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import uvicorn
 import uvloop
+from fastapi import FastAPI
 
 from gateway.app import create_app
 from gateway.cli.common import configure_logging, fail, load_settings, print_reports
@@ -22,6 +23,7 @@ from gateway.embedded import node as embedded
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
 from gateway.es.templates import apply_templates, load_templates
+from gateway.http.hotpath import SearchProtocol
 from gateway.http.limits import ConnectionLimits, GuardedHttpToolsProtocol
 from gateway.http.tls import ensure_certificate
 from gateway.loading.seed import ensure_demo_admin, load_seed
@@ -92,6 +94,13 @@ def _loop_factory(handshake_timeout: float) -> uvloop.Loop:
     return loop
 
 
+def protocol(app: FastAPI, settings: Settings, limits: ConnectionLimits) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol as the gateway serves it: each request bounded (``limits.py``), then the
+    passthrough search answered in the protocol itself (``hotpath.py``), anything else by the app."""
+    hot = SearchProtocol.serving(app, settings.trusted_proxies)
+    return type("GatewayProtocol", (GuardedHttpToolsProtocol.configured(limits), hot), {})
+
+
 def serve(settings: Settings) -> None:
     ssl: dict[str, str] = {}
     if settings.tls:
@@ -114,7 +123,7 @@ def serve(settings: Settings) -> None:
         access_log=False,  # our own access log records route templates, never raw paths with keys
         log_config=None,
         server_header=False,
-        http=GuardedHttpToolsProtocol.configured(limits),
+        http=protocol(app, settings, limits),
         **ssl,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)

@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -25,13 +25,23 @@ DEAD_BACKOFF = 1.0
 MAX_DEAD_BACKOFF = 30.0
 
 
-@dataclass(frozen=True)
-class RawResponse:
+class RawResponse(NamedTuple):  # a tuple: built once per search, cheaper than a frozen dataclass
     status: int
     body: bytes
 
 
-Pending = tuple[bytes, bytes, "asyncio.Future[RawResponse]"]  # path, body, the caller's future
+class Reply(Protocol):
+    """Where a search's answer goes: an ``asyncio.Future``, or any object with these three methods (the
+    search hot path takes it in a callback, without a future or an extra turn of the event loop)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: RawResponse, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+Pending = tuple[bytes, bytes, Reply]  # path, body, where the answer goes
 
 
 @dataclass(eq=False)
@@ -62,6 +72,7 @@ class Node:
         self._head = (
             f"Host: {parts.netloc}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}"
         ).encode("latin-1")
+        self._start = b"POST " + self._prefix
         self.idle: list[Connection] = []
         self.waiting: deque[Batch] = deque()  # batches for when one of its connections frees up
         self.open = 0  # connections open or being opened
@@ -70,10 +81,13 @@ class Node:
         self.removed = False
 
     def request(self, path: bytes, body: bytes) -> bytes:
-        return (
-            b"POST " + self._prefix + path + b" HTTP/1.1\r\n" + self._head
-            + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )  # fmt: skip
+        return b"%s%s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
+            self._start,
+            path,
+            self._head,
+            len(body),
+            body,
+        )
 
     def mark_dead(self, now: float) -> None:
         self.failures += 1
@@ -111,6 +125,8 @@ class Connection(asyncio.Protocol):
         self._pending: deque[Pending] = deque()
         self._answered = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # on the loop's clock: when the batch being answered times out
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, batch: Batch, timeout: float) -> None:
         """Write a batch of requests at once; each future gets its answer, in order."""
@@ -118,8 +134,12 @@ class Connection(asyncio.Protocol):
         self._batch = batch
         self._pending.extend(batch.searches)
         self._answered = 0
-        # A plain timer is much cheaper than asyncio.timeout() on this path.
-        self._timer = asyncio.get_running_loop().call_later(timeout, self._fail, TimeoutError())
+        # One lazy timer per connection rather than one per batch: the deadline moves with each batch,
+        # and the timer, when it fires, only looks whether the batch being answered is past it.
+        loop = self._loop or asyncio.get_running_loop()
+        self._deadline = loop.time() + timeout
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
         request = self.node.request
         if len(batch.searches) == 1:
             path, body, _ = batch.searches[0]
@@ -127,10 +147,20 @@ class Connection(asyncio.Protocol):
         else:
             self.transport.write(b"".join(request(path, body) for path, body, _ in batch.searches))
 
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if not self._pending or self._loop is None:  # idle: no timer until the next batch
+            return
+        if self._loop.time() >= self._deadline:
+            self._fail(TimeoutError())
+        else:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self._loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -160,9 +190,6 @@ class Connection(asyncio.Protocol):
         if not future.done():  # the caller may have gone away
             future.set_result(RawResponse(self._parser.get_status_code(), b"".join(self._chunks)))
         if not self._pending:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             self._on_free(self)
 
     def _fail(self, exc: Exception) -> None:

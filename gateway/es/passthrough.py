@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import ElasticsearchUnavailable
-from gateway.es.connection import Batch, Connection, Node, Pending, RawResponse
+from gateway.es.connection import Batch, Connection, Node, Pending, RawResponse, Reply
 from gateway.es.connection_settings import ConnectionSettings
 
-__all__ = ["MAX_CONNECTIONS", "MAX_PIPELINE", "PassthroughClient", "RawResponse"]
+__all__ = ["MAX_CONNECTIONS", "MAX_PIPELINE", "PassthroughClient", "RawResponse", "Reply"]
 
 MAX_CONNECTIONS = 64  # per node
 MAX_PIPELINE = 8
@@ -80,14 +80,17 @@ class PassthroughClient:
             self._requeue_waiting(gone)
 
     async def post(self, path: str, body: bytes) -> RawResponse:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[RawResponse] = loop.create_future()
+        future: asyncio.Future[RawResponse] = asyncio.get_running_loop().create_future()
+        self.submit(path.encode(), body, future)
+        return await future
+
+    def submit(self, path: bytes, body: bytes, reply: Reply) -> None:
+        """``post`` for callers that are callbacks: ``reply`` (``connection.Reply``) gets the answer."""
         if self._closing:
             raise ElasticsearchUnavailable("The gateway is shutting down.")
         if not self._queue:
-            loop.call_soon(self._flush)
-        self._queue.append((path.encode(), body, future))
-        return await future
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._queue.append((path, body, reply))
 
     def _flush(self) -> None:
         queue, self._queue = self._queue, []

@@ -40,13 +40,18 @@ def structure_count(body: bytes) -> int:
     return sum(body.count(c) for c in _STRUCTURE)
 
 
-async def read_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
-    """The whole body; ``declared_length`` is the Content-Length header, refused early when too large."""
+def refuse_declared(declared_length: str | None, limit: int) -> None:
+    """413 when the Content-Length header (``declared_length``) says the body is over ``limit``."""
     declared = (declared_length or "").strip()
     # ASCII digits only ("²".isdigit() is true); more digits than the limit has is over it, however many.
     number = declared.lstrip("0") or "0"
     if declared.isascii() and declared.isdigit() and (len(number) > len(str(limit)) or int(number) > limit):
         raise TooLarge(f"the request body exceeds {limit} bytes")
+
+
+async def read_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
+    """The whole body; ``declared_length`` is the Content-Length header, refused early when too large."""
+    refuse_declared(declared_length, limit)
     chunks: list[bytes] = []
     size = 0
     while True:

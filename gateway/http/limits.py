@@ -151,21 +151,30 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         super().on_message_begin()
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's on_header, inlined (it runs for every field of every request), with the count.
         self._fields += 1
         if self._fields > MAX_HEADER_FIELDS:
             self._refusal = HEAD_TOO_LARGE
             raise _Refused
-        if len(name) == 14 and name.lower() == b"content-length":
+        name = name.lower()
+        value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace, which RFC 9110 excludes
+        if name == b"content-length":
             self._declared_length = value
-        super().on_header(name, value)
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._check_head()
-        self._disarm()
+        if self._deadline is not None:
+            self._disarm()
         self._phase = _BODY
         super().on_headers_complete()
         if self._requests >= MAX_REQUESTS and self.cycle is not None:
             self.cycle.keep_alive = False  # answered with connection: close, then closed
+
+    def keeps_alive(self) -> bool:
+        return self._requests < MAX_REQUESTS and super().keeps_alive()
 
     def _check_head(self) -> None:
         # A head that completed in a read which took the count past the limit: measure the head itself.
@@ -188,7 +197,8 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        if self._deadline is not None:
+            self._disarm()
         self._phase = _IDLE
         self._head_bytes = 0
         super().on_message_complete()

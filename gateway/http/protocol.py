@@ -36,6 +36,11 @@ class _CoalescingTransport:
             data, self._head = self._head + data, None
         self._transport.write(data)
 
+    def write_whole(self, response: bytes) -> None:
+        """A whole response (head and body) in one write, when no head can be held: every earlier answer
+        on the connection is complete (``on_response_complete`` flushed it)."""
+        self._transport.write(response)
+
     def flush(self) -> None:
         if self._head is not None:
             head, self._head = self._head, None
@@ -44,6 +49,9 @@ class _CoalescingTransport:
     def close(self) -> None:
         self.flush()
         self._transport.close()
+
+    def is_closing(self) -> bool:  # asked after every response: not through __getattr__
+        return self._transport.is_closing()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -54,6 +62,10 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
 
+    def keeps_alive(self) -> bool:
+        """Whether the connection stays open after the request being parsed (its head is complete)."""
+        return self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers a request it cannot parse in plain text; every error of the gateway is JSON.
         body = orjson.dumps(error_body("bad_request", msg))
@@ -61,8 +73,48 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
         self.transport.close()
 
+    # Keep-alive: uvicorn arms a timer after every response and cancels it when the next request arrives.
+    # Here one timer per connection is armed lazily: a response notes when the connection became idle,
+    # a request clears the note, and the timer, when it fires, closes the connection only if it has been
+    # idle for the whole keep-alive timeout (otherwise it is set again for what is left).
+    _idle_since: float | None = None
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None
+
+    def _keep_alive_check(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None:
+            return
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_check)
+        else:
+            self.timeout_keep_alive_handler()
+
     def on_response_complete(self) -> None:
         # Nothing more is written for this response: a head still held has no body to wait for.
-        if isinstance(self.transport, _CoalescingTransport):
-            self.transport.flush()
-        super().on_response_complete()
+        transport = self.transport
+        if isinstance(transport, _CoalescingTransport):
+            transport.flush()
+        # uvicorn's, with the lazy keep-alive timer
+        self.server_state.total_requests += 1
+        if transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # a request pipelined behind this one: its turn
+            self._idle_since = None
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_check
+            )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        super().connection_lost(exc)

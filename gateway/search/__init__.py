@@ -5,9 +5,12 @@ from gateway.search.rules import SearchRejected
 from gateway.search.service import (
     CACHED_BODY_BYTES,
     MAX_BODY_BYTES,
+    checked_search,
     parse_request,
     prepare_search,
     search_datasources,
+    search_path,
+    settle,
 )
 
 __all__ = [
@@ -15,7 +18,10 @@ __all__ = [
     "MAX_BODY_BYTES",
     "SearchRejected",
     "check_search_body",
+    "checked_search",
     "parse_request",
     "prepare_search",
     "search_datasources",
+    "search_path",
+    "settle",
 ]

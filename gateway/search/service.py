@@ -17,7 +17,7 @@ import orjson
 
 from gateway.errors import ElasticsearchRejected, InvalidInput
 from gateway.es.failures import failure_for_status, reason_from_body
-from gateway.es.passthrough import PassthroughClient
+from gateway.es.passthrough import PassthroughClient, RawResponse
 from gateway.search.guard import check_search_body
 from gateway.search.limits import limit
 from gateway.search.rules import SearchRejected
@@ -70,17 +70,36 @@ _prepare_small_search = functools.lru_cache(maxsize=256)(prepare_search)
 CACHED_BODY_BYTES = 4096
 
 
+def checked_search(raw: bytes, datasources: tuple[str, ...] | None = None) -> bytes:
+    """The body Elasticsearch gets for a raw ``{"query": ...}`` request (``prepare_search``, remembered for
+    small bodies); raises the 400s of the grammar."""
+    if len(raw) <= CACHED_BODY_BYTES:
+        return _prepare_small_search(raw, datasources)
+    return prepare_search(raw, datasources)
+
+
+def search_path(index: str) -> str:
+    # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
+    # never a silently partial answer.
+    return f"/{index}/_search?allow_partial_search_results=false"
+
+
 async def search_datasources(
     client: PassthroughClient, index: str, raw: bytes, datasources: tuple[str, ...] | None = None
 ) -> bytes:
     """Check a raw ``{"query": ...}`` request and return Elasticsearch's response bytes unchanged;
     ``datasources``: the data sources the caller's key is limited to (None: no limit)."""
-    small = len(raw) <= CACHED_BODY_BYTES
-    body = _prepare_small_search(raw, datasources) if small else prepare_search(raw, datasources)
-    # allow_partial_search_results=false: a shard failure (e.g. a bad date in a range) becomes a 400,
-    # never a silently partial answer.
-    path = f"/{index}/_search?allow_partial_search_results=false"
-    response = await client.post(path, body)
+    body = checked_search(raw, datasources)
+    return await settle(client, index, body, await client.post(search_path(index), body))
+
+
+async def settle(client: PassthroughClient, index: str, body: bytes, response: RawResponse) -> bytes:
+    """Elasticsearch's first ``response`` to a search → the answer's bytes, or the error to answer with.
+
+    A 200 is returned as is. A search that failed because a node left is sent again; other failures
+    become the gateway's errors, with Elasticsearch's reason when it concerns the data-source index only.
+    """
+    path = search_path(index)
     for _ in range(NODE_LOSS_RETRIES):
         if response.status < 500 or not _lost_a_node(_decode(response.body)):
             break

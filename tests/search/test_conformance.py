@@ -25,7 +25,15 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.es.failures import reason_from_body
-from tests.helpers import TEST_TENANT_ID, create_key, login, make_settings, showcase_datasource
+from tests.helpers import (
+    TEST_TENANT_ID,
+    GatewayProcess,
+    create_key,
+    login,
+    make_settings,
+    replica_env,
+    showcase_datasource,
+)
 
 INDEX = "autonomous-iam_common_datasources_latest"
 CORPUS_FILE = Path(__file__).resolve().parent.parent / "data" / "es_rest_search_bodies.json"
@@ -96,13 +104,16 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Exchange:
-    """One body, as answered through the gateway and directly by Elasticsearch."""
+    """One body, as answered through the gateway and directly by Elasticsearch; and by a running gateway,
+    which answers it in its HTTP protocol (gateway/http/hotpath.py) rather than through the app."""
 
     body: dict[str, Any]
     gateway_status: int
     gateway: Any
     es_status: int
     es: Any
+    served_status: int
+    served: Any
 
 
 def _decoded(content: bytes) -> Any:
@@ -132,13 +143,21 @@ def exchanges(
     names = list(es_session.indices.get(index="autonomous-iam_*,gateway-*", expand_wildcards="all"))
     if names:
         es_session.indices.delete(index=",".join(names))
+    shared = replica_env()  # one deployment: the app below and a gateway process share its secrets
     settings = make_settings(
-        es_url=es_url, state_dir=tmp_path_factory.mktemp("conformance") / "state", es_request_timeout=30.0
+        es_url=es_url,
+        state_dir=tmp_path_factory.mktemp("conformance") / "state",
+        es_request_timeout=30.0,
+        jwt_secret=shared["GATEWAY_JWT_SECRET"],
+        api_key_secret=shared["GATEWAY_API_KEY_SECRET"],
     )
+    served = GatewayProcess(es_url, tmp_path_factory.mktemp("served") / "state", shared)
     with (
         TestClient(create_app(settings), raise_server_exceptions=False) as client,
         httpx.Client(base_url=es_url, timeout=30) as direct,
+        httpx.Client(base_url=served.url, timeout=60) as running,
     ):
+        served.wait_ready()
         headers = {"authorization": create_key(client, login(client)), "x-tenant-id": TEST_TENANT_ID}
         _seed(es_session)
 
@@ -152,17 +171,28 @@ def exchanges(
                 content=orjson.dumps(sent),  # compact, as the gateway sends it
                 headers={"content-type": "application/json"},
             )
+            again = running.post("/jas/datasource/search", json={"query": body}, headers=headers)
             return Exchange(
                 body,
                 through.status_code,
                 _decoded(through.content),
                 answer.status_code,
                 _decoded(answer.content),
+                again.status_code,
+                _decoded(again.content),
             )
 
-        # A few searches at a time: the bodies only read the index, so their order does not matter.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            results = dict(zip(SOURCES, pool.map(exchange, [entry["body"] for entry in CORPUS]), strict=True))
+        try:
+            # The key's record, cached by the running gateway: from now on its protocol answers the searches.
+            assert (
+                running.post("/jas/datasource/search", json={"query": {}}, headers=headers).status_code == 200
+            )
+            # A few searches at a time: the bodies only read the index, so their order does not matter.
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                bodies = [entry["body"] for entry in CORPUS]
+                results = dict(zip(SOURCES, pool.map(exchange, bodies), strict=True))
+        finally:
+            served.stop()
     yield results
 
 
@@ -223,6 +253,22 @@ def test_rest_test_body_is_answered_as_elasticsearch_answers_or_refused(
     else:
         assert error["code"] == "search_rejected", answers
         assert _named_paths(error["message"], seen.body), answers
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=SOURCES)
+def test_a_running_gateway_answers_each_body_as_the_app_does(
+    exchanges: dict[str, Exchange], source: str
+) -> None:
+    """The search answered in the HTTP protocol gives the app's status and body (but took and profile)."""
+    seen = exchanges[source]
+    answers = (
+        f"app {seen.gateway_status} {seen.gateway!r}; running gateway {seen.served_status} {seen.served!r}"
+    )
+    assert seen.served_status == seen.gateway_status, answers
+    if seen.served_status == 200:
+        assert _comparable(seen.served) == _comparable(seen.gateway), answers
+    else:
+        assert seen.served == seen.gateway, answers
 
 
 def _source(suffix: str) -> str:
