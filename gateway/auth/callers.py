@@ -94,6 +94,15 @@ class CallerCheck:
         record = self._verifier.verify_cached(credentials.value, headers.get("x-tenant-id"), address)
         return None if record is None else self._key_caller(record, address)
 
+    def recheck(self, caller: Caller) -> Caller | None:
+        """``authenticate_cached`` for a request with exactly the credentials and tenant headers, and the
+        address, that gave ``caller``: the network and rate limit are applied again, the key is not looked
+        up again. None when it must be (its record changed, is no longer trusted, or is no longer valid)."""
+        record = caller.record
+        if record is None or not self._verifier.still_valid(record, caller.address):
+            return None
+        return self._key_caller(record, caller.address)
+
     def _key_caller(self, record: ApiKeyRecord, address: str | None) -> Caller:
         networks = record.networks
         if networks is not None and not networks.allows(address):

@@ -95,6 +95,16 @@ class ApiKeyVerifier:
         record = self._cached(digest, now)
         return None if record is None else self._admit(record, digest, tenant_header, now, address)
 
+    def still_valid(self, record: ApiKeyRecord, address: str | None = None) -> bool:
+        """Whether ``record``, which ``verify_cached`` returned for a key earlier, may be used again as it is
+        for the same key and tenant header: still the cached, trusted record, and valid. False: verify the
+        key anew (which gives its refusal, if any)."""
+        now = self._clock.monotonic()
+        if self._cached(record.digest, now) is not record or not record.is_valid(self._clock.now()):
+            return False
+        self._maybe_touch(record.digest, now, address)
+        return True
+
     def _digest(self, key: str) -> str:
         handle = hashlib.blake2b(key.strip().encode(), key=self._handle_key).digest()
         digest = self._digests.get(handle)

@@ -46,7 +46,6 @@ from gateway.services import Services
 log = logging.getLogger(__name__)
 
 SEARCH_URL = SEARCH_PATH.encode()
-_WANTED = frozenset({b"authorization", b"x-api-key", b"x-tenant-id", b"content-length"})
 _JSON_HEAD = b"content-type: application/json\r\ncontent-length: "
 _SHORTEST_OVER_LIMIT = len(str(MAX_BODY_BYTES)) - 1  # a Content-Length of fewer characters is under it
 
@@ -112,6 +111,9 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         self._services: Services | None = None  # the app's, once it has started
         self._path: bytes | None = None
         self._default_headers: tuple[list[tuple[bytes, bytes]], bytes] = ([], b"")
+        # The last caller admitted on this connection, and the headers it came with (see _serve_search).
+        self._credentials: tuple[bytes | None, bytes | None, bytes | None] | None = None
+        self._caller: Caller | None = None
 
     # --- the request ------------------------------------------------------------------------------------
 
@@ -141,18 +143,39 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
             services = self._services = getattr(self.gateway_state, "services", None)
             if services is None:  # not started yet
                 return False
-        headers = {name.decode(): value.decode("latin-1") for name, value in self.headers if name in _WANTED}
-        exchange = SearchExchange(self, self._address(), self.keeps_alive())
+        authorization = api_key = tenant = declared = None
+        for name, value in self.headers:  # the last of each, as a dictionary of them would hold
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-api-key":
+                api_key = value
+            elif name == b"x-tenant-id":
+                tenant = value
+            elif name == b"content-length":
+                declared = value
+        address = self._address()
+        exchange = SearchExchange(self, address, self.keeps_alive())
+        credentials = (authorization, api_key, tenant)
         try:
-            caller = services.callers.authenticate_cached(headers, exchange.address)
-            if caller is None:  # a record to fetch, or an admin token: the app's route
-                return False
+            caller = self._caller
+            # A job sends the same key on its connection request after request: its check is redone, but
+            # the key is not parsed and looked up again (``CallerCheck.recheck``).
+            if caller is not None and credentials == self._credentials and caller.address == address:
+                caller = services.callers.recheck(caller)
+            else:
+                caller = None
+            if caller is None:
+                sent = {"authorization": authorization, "x-api-key": api_key, "x-tenant-id": tenant}
+                headers = {name: value.decode("latin-1") for name, value in sent.items() if value is not None}
+                caller = services.callers.authenticate_cached(headers, address)
+                if caller is None:  # a record to fetch, or an admin token: the app's route
+                    return False
+                self._credentials, self._caller = credentials, caller
             exchange.caller = caller
             self.cycle = exchange  # type: ignore[assignment]
             check_route(caller, "POST", SEARCH_PATH)
-            declared = headers.get("content-length")
             if declared is not None and len(declared) > _SHORTEST_OVER_LIMIT:  # else it is under the limit
-                refuse_declared(declared, MAX_BODY_BYTES)
+                refuse_declared(declared.decode("latin-1"), MAX_BODY_BYTES)
         except Exception as exc:  # the same answers as the route's
             self.cycle = exchange  # type: ignore[assignment]
             self.fail(exchange, exc)

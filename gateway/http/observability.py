@@ -4,9 +4,10 @@ Both record the matched route *template* (``/api/admin/verifyApiToken/{token}``)
 placed in a URL cannot leak into logs or metric labels, and label cardinality stays bounded.
 
 The access log is buffered: a request appends its parts, which are formatted into lines and written to
-standard error in batches (every ``FLUSH_INTERVAL`` seconds and at shutdown). Going through ``logging`` for every request
-cost about 50 µs of CPU — a quarter of the whole passthrough search — mostly record creation and one
-write system call per line. Lines look like the rest of the log: ``<time> INFO gateway.access: ...``.
+standard error in batches (every ``FLUSH_INTERVAL`` seconds and at shutdown). Going through ``logging``
+for every request cost about 50 µs of CPU — a quarter of the whole passthrough search — mostly record
+creation and one write system call per line. Lines look like the rest of the log:
+``<time> INFO gateway.access: ...``.
 
 The server running the app may keep an access log of its own with raw paths (``uvicorn --factory`` does by
 default); the app factory installs ``SecretRedactingFilter`` on those loggers so they never hold a key.

@@ -259,3 +259,63 @@ def test_a_search_with_a_cached_key_is_answered_without_an_asgi_task(settings: S
             assert state.total_requests == 3
 
     asyncio.run(scenario())
+
+
+def _search_on(sock: socket.socket, headers: dict[str, str]) -> bytes:
+    """One search on an open keep-alive connection; its status line."""
+    sock.sendall(_request("/jas/datasource/search", SEARCH, headers))
+    received = b""
+    while b"\r\n\r\n" not in received or len(received) < _answer_length(received):
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {received!r}"
+        received += chunk
+    return received.split(b"\r\n", 1)[0]
+
+
+def test_a_key_revoked_while_a_connection_uses_it_is_refused_on_that_connection(
+    gateway: GatewayProcess,
+) -> None:
+    # On one connection the protocol rechecks a repeated key without looking it up again: a revocation
+    # must still reach it, as it reaches every new connection.
+    key = _key(gateway)
+    headers = {"content-type": "application/json", "authorization": key, "x-tenant-id": TEST_TENANT_ID}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=SOCKET_TIMEOUT) as sock:
+        for _ in range(3):  # the first through the app (the record is fetched), then the protocol
+            assert _search_on(sock, headers) == b"HTTP/1.1 200 OK"
+        revoked = httpx.post(
+            f"{gateway.url}/api/admin/revokeApiToken",
+            json={"token": key},
+            headers=gateway.admin_headers(),
+            timeout=HTTP_TIMEOUT,
+        )
+        assert revoked.status_code == 200, revoked.text
+        eventually(
+            lambda: _search_on(sock, headers) == b"HTTP/1.1 401 Unauthorized",
+            "the revoked key refused on the connection it was used on",
+        )
+
+
+def test_a_rate_limit_holds_for_requests_on_one_connection(gateway: GatewayProcess) -> None:
+    key = _key(gateway, rateLimit={"requests": 3, "perSeconds": 3600})
+    headers = {"content-type": "application/json", "authorization": key, "x-tenant-id": TEST_TENANT_ID}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=SOCKET_TIMEOUT) as sock:
+        statuses = [_search_on(sock, headers) for _ in range(5)]
+    assert statuses == [b"HTTP/1.1 200 OK"] * 3 + [b"HTTP/1.1 429 Too Many Requests"] * 2
+
+
+def test_another_key_on_the_same_connection_is_checked_as_itself(gateway: GatewayProcess) -> None:
+    searcher, writer = _key(gateway), _key(gateway, scopes=["write"])
+    base = {"content-type": "application/json", "x-tenant-id": TEST_TENANT_ID}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=SOCKET_TIMEOUT) as sock:
+        assert _search_on(sock, {**base, "authorization": writer}) == b"HTTP/1.1 403 Forbidden"
+        assert _search_on(sock, {**base, "authorization": searcher}) == b"HTTP/1.1 200 OK"
+        assert _search_on(sock, {**base, "authorization": searcher}) == b"HTTP/1.1 200 OK"
+        assert _search_on(sock, {**base, "authorization": writer}) == b"HTTP/1.1 403 Forbidden"
+        assert _search_on(sock, {**base, "authorization": searcher + "x"}) == b"HTTP/1.1 401 Unauthorized"
+        other_tenant = {
+            **base,
+            "authorization": searcher,
+            "x-tenant-id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        }
+        assert _search_on(sock, other_tenant) == b"HTTP/1.1 401 Unauthorized"
+        assert _search_on(sock, {**base, "authorization": searcher}) == b"HTTP/1.1 200 OK"
