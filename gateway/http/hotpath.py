@@ -9,10 +9,11 @@ route (``gateway.http.routes.search.search``), through the same functions: the c
 Elasticsearch through the passthrough client, the answer (``settle`` for anything but a 200), the error
 mapping with its audit counting (``answer_error``), metrics and the access log.
 
-Everything else goes to the app as before (``super().on_headers_complete()``): other paths, a path with
-a query string, ``Expect: 100-continue``, a request pipelined behind one still being answered (uvicorn
-queues it, and it is answered in order), an admin token, and a key whose record must first be fetched
-(the app's route fetches and caches it; the next search is answered here).
+Everything else goes to the app as before (``super().on_headers_complete()``): other paths and methods, a
+path with a query string, ``Expect: 100-continue``, an upgrade, a request pipelined behind one still being
+answered (uvicorn queues it, and it is answered in order), requests before the app has started, an admin
+token, and a key whose record must first be fetched (the app's fast path, ``gateway.http.fastpath``,
+fetches and caches it; the next search is answered here).
 
 While a search is being answered its ``SearchExchange`` stands where uvicorn keeps a request cycle
 (``self.cycle``), so pipelining, graceful shutdown and a lost connection treat it like any request.
