@@ -111,7 +111,6 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         self._recorder = self.gateway_state.recorder
         self._services: Services | None = None  # the app's, once it has started
         self._path: bytes | None = None
-        self._default_headers: tuple[list[tuple[bytes, bytes]], bytes] = ([], b"")
         # The last caller admitted on this connection, and the headers it came with (see _serve_search).
         self._credentials: tuple[bytes | None, bytes | None, bytes | None] | None = None
         self._caller: Caller | None = None
@@ -280,7 +279,7 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         """Write the answer as uvicorn would (its default headers first), in one write; then record it."""
         exchange.response_started = exchange.response_complete = True
         if not exchange.disconnected:
-            out = [STATUS_LINE[status], self._encoded_default_headers(), _JSON_HEAD, b"%d\r\n" % len(body)]
+            out = [STATUS_LINE[status], self.encoded_default_headers(), _JSON_HEAD, b"%d\r\n" % len(body)]
             for name, value in headers:
                 out += (name, b": ", value, b"\r\n")
             if not exchange.keep_alive:
@@ -292,11 +291,3 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
             self.on_response_complete()
         elapsed = time.perf_counter() - exchange.started
         self._recorder.record(exchange.address, "POST", SEARCH_PATH, status, elapsed)
-
-    def _encoded_default_headers(self) -> bytes:
-        """uvicorn's default headers (``date``), encoded once per list: uvicorn replaces it every second."""
-        headers = self.server_state.default_headers
-        if self._default_headers[0] is not headers:
-            encoded = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-            self._default_headers = (headers, encoded)
-        return self._default_headers[1]
