@@ -4,6 +4,9 @@ loopback ports, and a process's memory."""
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,3 +38,20 @@ def elasticsearch(heap: str = "1g") -> Iterator[tuple[str, int | None]]:
             yield node.url, node.pid
         finally:
             embedded.stop(config)
+
+
+def gateway_process(
+    es_url: str, tenant: str, hmac_secret: str, state_dir: Path, *serve_args: str, **env: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A ``gateway serve`` child on a free port (``serve_args``: e.g. ``--no-tls``), logging to
+    ``state_dir/gateway.log``; ``env`` pins settings the benchmark depends on."""
+    port = free_port()
+    environment = dict(
+        os.environ, ES_URL=es_url, TENANT_ID=tenant, GATEWAY_API_KEY_SECRET=hmac_secret,
+        GATEWAY_JWT_SECRET=secrets.token_urlsafe(32), GATEWAY_STATE_DIR=str(state_dir), **env,
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", *serve_args, "--port", str(port)],
+        env=environment, stdout=subprocess.DEVNULL, stderr=(state_dir / "gateway.log").open("wb"),
+    )  # fmt: skip
+    return process, port

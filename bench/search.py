@@ -27,14 +27,13 @@ import secrets
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._es import elasticsearch, free_port
+from bench._es import elasticsearch, free_port, gateway_process
 from bench._nginx import SEARCH_PATH, Nginx, check_guard, nginx, nginx_binary
 from gateway.auth.key_store import ApiKeyStore, generate_key, new_record
 from gateway.auth.restrictions import NO_LIMITS, KeyLimits
@@ -125,15 +124,10 @@ async def prepare(es_url: str, hmac_secret: str, limits: KeyLimits = NO_LIMITS) 
 
 
 def start_gateway(es_url: str, hmac_secret: str, state_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(
-        os.environ, ES_URL=es_url, TENANT_ID=TENANT, GATEWAY_API_KEY_SECRET=hmac_secret,
-        GATEWAY_JWT_SECRET=secrets.token_urlsafe(32), GATEWAY_STATE_DIR=str(state_dir),
-    )  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--no-tls", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=(state_dir / "gateway.log").open("wb"),
-    )  # fmt: skip
+    # plain HTTP like Elasticsearch; the access log on, as in a default deployment
+    process, port = gateway_process(
+        es_url, TENANT, hmac_secret, state_dir, "--no-tls", GATEWAY_ACCESS_LOG="true"
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:

@@ -21,7 +21,6 @@ import secrets
 import ssl
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._es import elasticsearch, free_port
+from bench._es import elasticsearch, gateway_process
 from gateway.auth.key_store import ApiKeyStore, generate_key, new_record
 from gateway.es.client import build_client
 from gateway.es.connection_settings import ConnectionSettings
@@ -57,16 +56,11 @@ async def make_key(es_url: str, hmac_secret: str) -> str:
 
 
 def start_gateway(es_url: str, hmac_secret: str, state_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = dict(
-        os.environ, ES_URL=es_url, TENANT_ID=DEMO_TENANT_ID, GATEWAY_API_KEY_SECRET=hmac_secret,
-        GATEWAY_JWT_SECRET=secrets.token_urlsafe(32), GATEWAY_STATE_DIR=str(state_dir),
+    # over TLS, with the default deadlines and cap whatever the caller's environment says
+    return gateway_process(
+        es_url, DEMO_TENANT_ID, hmac_secret, state_dir,
+        GATEWAY_HEADER_TIMEOUT="20", GATEWAY_BODY_TIMEOUT="60", GATEWAY_MAX_CONNECTIONS="4096",
     )  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=(state_dir / "gateway.log").open("wb"),
-    )  # fmt: skip
-    return process, port
 
 
 def client_context(state_dir: Path) -> ssl.SSLContext:

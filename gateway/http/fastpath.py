@@ -1,11 +1,14 @@
 """The passthrough search served straight from ASGI, ahead of FastAPI's routing and middleware.
 
-``POST /jas/datasource/search`` is what ingestion jobs call most. Routing, dependency resolution and the
-middleware stack cost more CPU than the search itself, so ``GatewayApp`` answers this one path here. It
-runs the route's own function (``routes.search.search``: the same caller check, body limit, guard and
-Elasticsearch call), the same error mapping (``answer_error``: refusals counted for the audit trail) and
-the same metrics and access log as every other route. Taking the path out of ``GatewayApp.fast_paths``
-sends it to the FastAPI route instead.
+``POST /jas/datasource/search`` is what ingestion jobs call most. Under ``gateway serve`` most searches
+never reach the app: ``gateway.http.hotpath`` answers those whose key is cached in the HTTP protocol
+itself. The rest (a key to fetch, an admin token, ``Expect: 100-continue``, a query string, a request
+pipelined behind another) come here, and so does every search wherever the app runs without that protocol
+(``uvicorn --factory``, tests). Routing, dependency resolution and the middleware stack cost more CPU than
+the search itself, so ``GatewayApp`` answers this one path ahead of them. It runs the route's own function
+(``routes.search.search``: the same caller check, body limit, guard and Elasticsearch call), the same error
+mapping (``answer_error``: refusals counted for the audit trail) and the same metrics and access log as
+every other route. Taking the path out of ``GatewayApp.fast_paths`` sends it to the FastAPI route instead.
 """
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ route (``gateway.http.routes.search.search``), through the same functions: the c
 Elasticsearch through the passthrough client, the answer (``settle`` for anything but a 200), the error
 mapping with its audit counting (``answer_error``), metrics and the access log.
 
-Everything else goes to the app as before (``super().on_headers_complete()``): other paths, a path with
-a query string, ``Expect: 100-continue``, a request pipelined behind one still being answered (uvicorn
-queues it, and it is answered in order), an admin token, and a key whose record must first be fetched
-(the app's route fetches and caches it; the next search is answered here).
+Everything else goes to the app as before (``super().on_headers_complete()``): other paths and methods, a
+path with a query string, ``Expect: 100-continue``, an upgrade, a request pipelined behind one still being
+answered (uvicorn queues it, and it is answered in order), requests before the app has started, an admin
+token, and a key whose record must first be fetched (the app's fast path, ``gateway.http.fastpath``,
+fetches and caches it; the next search is answered here).
 
 While a search is being answered its ``SearchExchange`` stands where uvicorn keeps a request cycle
 (``self.cycle``), so pipelining, graceful shutdown and a lost connection treat it like any request.
@@ -110,7 +111,6 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         self._recorder = self.gateway_state.recorder
         self._services: Services | None = None  # the app's, once it has started
         self._path: bytes | None = None
-        self._default_headers: tuple[list[tuple[bytes, bytes]], bytes] = ([], b"")
         # The last caller admitted on this connection, and the headers it came with (see _serve_search).
         self._credentials: tuple[bytes | None, bytes | None, bytes | None] | None = None
         self._caller: Caller | None = None
@@ -279,7 +279,7 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
         """Write the answer as uvicorn would (its default headers first), in one write; then record it."""
         exchange.response_started = exchange.response_complete = True
         if not exchange.disconnected:
-            out = [STATUS_LINE[status], self._encoded_default_headers(), _JSON_HEAD, b"%d\r\n" % len(body)]
+            out = [STATUS_LINE[status], self.encoded_default_headers(), _JSON_HEAD, b"%d\r\n" % len(body)]
             for name, value in headers:
                 out += (name, b": ", value, b"\r\n")
             if not exchange.keep_alive:
@@ -291,11 +291,3 @@ class SearchProtocol(CoalescingHttpToolsProtocol):
             self.on_response_complete()
         elapsed = time.perf_counter() - exchange.started
         self._recorder.record(exchange.address, "POST", SEARCH_PATH, status, elapsed)
-
-    def _encoded_default_headers(self) -> bytes:
-        """uvicorn's default headers (``date``), encoded once per list: uvicorn replaces it every second."""
-        headers = self.server_state.default_headers
-        if self._default_headers[0] is not headers:
-            encoded = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-            self._default_headers = (headers, encoded)
-        return self._default_headers[1]

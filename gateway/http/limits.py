@@ -1,7 +1,9 @@
 """Bounds on what one connection may hold: request heads, bodies, deadlines, requests, connections.
 
-uvicorn bounds none of these: a head may be any size (one 8 MB header, or thousands of fields, were
-answered), a client may take forever to send it, and nothing caps the number of open connections.
+uvicorn, as the gateway used it, bounded none of these: a head could be any size (one 8 MB header, or
+thousands of fields, were answered), a client could take forever to send it, and nothing capped the number
+of open connections (uvicorn's ``--limit-concurrency`` answers 503 past a count, but keeps accepting).
+``gateway serve`` installs this protocol; an app run by ``uvicorn --factory`` has none of these bounds.
 ``GuardedHttpToolsProtocol`` wraps the parser callbacks of the coalescing protocol (each wrapper calls
 ``super()``), so the bounds hold whichever code answers the request:
 
@@ -20,8 +22,8 @@ and a refused request whose own answer has begun just closes. A refused client m
 a socket with unread bytes resets the connection, and the reset can destroy the answer before the client
 reads it. So over plain TCP the gateway half-closes after the answer and drops what still arrives for at
 most ``LINGER_SECONDS`` (like nginx's lingering close); over TLS, closing already does the same (the TLS
-shutdown). Timers are armed only when a read leaves a head or a body incomplete: a request that arrives in
-one read costs no timer.
+shutdown). A new connection arms the first head's deadline; after that, timers are armed only when a read
+leaves a head or a body incomplete: a request that arrives in one read costs no timer.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from gateway.http.protocol import CoalescingHttpToolsProtocol
 log = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES: Final = 32 * 1024  # request line and fields, like nginx's large_client_header_buffers
-MAX_HEADER_FIELDS: Final = 100  # like Go's and Node's defaults; the gateway reads fewer than ten
+MAX_HEADER_FIELDS: Final = 100  # like Apache's LimitRequestFields; the gateway reads fewer than ten
 MAX_REQUESTS: Final = 1000  # per connection, like nginx's keepalive_requests
 LINGER_SECONDS: Final = 5.0  # how long a refused plain-TCP client may still send before the close
 

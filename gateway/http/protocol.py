@@ -62,6 +62,17 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
 
+    _default_headers: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
+
+    def encoded_default_headers(self) -> bytes:
+        """uvicorn's default headers (``date``), as written before an app's own: encoded once per list,
+        which uvicorn replaces every second."""
+        headers = self.server_state.default_headers
+        if self._default_headers[0] is not headers:
+            encoded = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            self._default_headers = (headers, encoded)
+        return self._default_headers[1]
+
     def keeps_alive(self) -> bool:
         """Whether the connection stays open after the request being parsed (its head is complete)."""
         return self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()

@@ -1,7 +1,9 @@
 """Request counts and latencies, kept as plain numbers and exposed as two Prometheus metrics.
 
-Every request is counted (``gateway_http_requests_total`` by method, route template and status) and timed
-(``gateway_http_request_duration_seconds`` by route template). prometheus_client's own Counter and
+Every request answered by the app or by the search in the protocol is counted
+(``gateway_http_requests_total`` by method, route template and status) and timed
+(``gateway_http_request_duration_seconds`` by route template); the protocol's own refusals of a request it
+cannot take (400 unparsable, 408, 413, 431, see ``limits.py``) are not. prometheus_client's own Counter and
 Histogram take a lock per update and walk the buckets in Python: about 2 µs per request, a noticeable part
 of the passthrough search's cost. Here an update is a dictionary lookup and three additions on the event
 loop's thread; ``collect`` turns the numbers into the same metric families when ``/metrics`` is read.

@@ -1,8 +1,9 @@
 """``POST /jas/datasource/search``: passthrough search on the data-source index, as the original JAS.
 
-``search`` is the one implementation. The route below documents the endpoint in the OpenAPI schema and
-serves it wherever the app is mounted without its fast path; ``gateway.http.fastpath`` serves the same
-``search`` ahead of routing in a running gateway.
+``search`` is the one implementation in the app. The route below documents the endpoint in the OpenAPI
+schema and serves it wherever the app is mounted without its fast path; ``gateway.http.fastpath`` serves
+the same ``search`` ahead of routing. Under ``gateway serve``, ``gateway.http.hotpath`` answers most
+searches before the app, with the same steps (the functions ``search`` calls).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ SEARCH_PATH = "/jas/datasource/search"
     },
 )
 async def datasource_search(request: Request, services: ServicesDep) -> Response:
-    # In a running gateway ``gateway.http.fastpath`` answers this path first, with the same ``search``.
+    # ``gateway.http.hotpath`` and ``gateway.http.fastpath`` answer this path first, with the same steps.
     address = request.client.host if request.client else None
     body = await search(services, request.headers, request.receive, address, request.scope)
     return Response(body, media_type="application/json")
