@@ -122,8 +122,11 @@ class CallerCheck:
             return Caller("api_key", record.name, record.tenant_id, record.granted, record, address, quota)
         caller = self._callers.get((record.digest, address))
         if caller is None or caller.record is not record:  # a record fetched again is a new object
-            if len(self._callers) >= MAX_REMEMBERED_CALLERS:
-                self._callers.clear()
             caller = Caller("api_key", record.name, record.tenant_id, record.granted, record, address)
-            self._callers[(record.digest, address)] = caller
+            # An address is at most 45 characters (IPv6); anything longer (an X-Forwarded-For a trusted
+            # proxy passed on as sent) is not remembered.
+            if address is None or len(address) <= 45:
+                if len(self._callers) >= MAX_REMEMBERED_CALLERS:
+                    self._callers.clear()
+                self._callers[(record.digest, address)] = caller
         return caller

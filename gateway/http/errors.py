@@ -130,6 +130,7 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     for exc_class in (
         GatewayError,
+        ClientDisconnect,  # a body cut short (or refused by the protocol): 400, never a 500 and a traceback
         RequestValidationError,
         StarletteHTTPException,
         ApiError,

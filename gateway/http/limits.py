@@ -100,6 +100,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._declared_length: bytes | None = None
         self._body_bytes = 0
         self._requests = 0
+        self._mid_read = False
         self._deadline: asyncio.TimerHandle | None = None
         self._refusal = b""
 
@@ -146,6 +147,11 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self._arm(self.limits.body_timeout)
 
     def on_message_begin(self) -> None:
+        # A head that begins in the read that completed the previous request: those bytes were not counted
+        # (``data_received`` counts whole reads); it is measured when complete, and its deadline armed.
+        self._mid_read = self._phase == _IDLE
+        if self._mid_read:
+            self._phase = _HEAD
         self._requests += 1
         self._fields = 0
         self._declared_length = None
@@ -179,8 +185,9 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         return self._requests < MAX_REQUESTS and super().keeps_alive()
 
     def _check_head(self) -> None:
-        # A head that completed in a read which took the count past the limit: measure the head itself.
-        if self._head_bytes > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
+        # A head that completed in a read which took the count past the limit, or that began mid-read:
+        # measure the head itself.
+        if (self._head_bytes > MAX_HEAD_BYTES or self._mid_read) and self._head_size() > MAX_HEAD_BYTES:
             self._refusal = HEAD_TOO_LARGE
             raise _Refused
         declared = self._declared_length

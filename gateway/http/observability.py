@@ -114,7 +114,7 @@ def _lines(entries: list[tuple[float, str, str, str, int, float]]) -> Iterator[s
             second = int(now)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         millis = int((now - second) * 1000)
-        request = f'{client} "{method} {route}" {status} {elapsed * 1000:.1f}ms'
+        request = f'{client[:64]} "{method} {route}" {status} {elapsed * 1000:.1f}ms'
         yield f"{stamp},{millis:03d} INFO gateway.access: {request}\n"
 
 

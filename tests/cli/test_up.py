@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +36,16 @@ def _get(url: str) -> int:
         return status
 
 
+def _new_key(client: httpx.Client, token: str, **fields: Any) -> str:
+    created = client.post(
+        "/api/admin/createApiToken",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"expiration": "2099-01-02", **fields},  # a date that never passes while the test is kept
+    )
+    assert created.status_code == 200, created.text
+    return str(created.json()["token"])
+
+
 def _documented_walk_through(base: str) -> None:
     """The original documentation's three curl calls, against the demo seed `gateway up` loaded."""
     # the demo's self-signed certificate, accepted as the documentation's `curl -k` does
@@ -45,16 +56,7 @@ def _documented_walk_through(base: str) -> None:
         )
         assert login.status_code == 200 and login.json()["user"]["uid"] == "bob.rodgers"
         token = login.json()["token"]
-        created = client.post(
-            "/api/admin/createApiToken",
-            headers={"Authorization": f"Bearer {token}"},
-            json={
-                "name": "Ingest Key",
-                "description": "API key for ingestion endpoints",
-                "expiration": "2099-01-02",
-            },
-        )
-        key = created.json()["token"]
+        key = _new_key(client, token, name="Ingest Key", description="API key for ingestion endpoints")
         headers = {**BROWSER_HEADERS, "authorization": key, "accept-encoding": "gzip, deflate, br"}
         found = client.post("/jas/datasource/search", headers=headers, content=json.dumps(DOCUMENTED_SEARCH))
         assert found.status_code == 200
@@ -73,15 +75,7 @@ def _documented_walk_through(base: str) -> None:
         sources = client.get("/api/ingest/datasources", params={"isActive": "true"}, headers=ingest_headers)
         assert len(sources.json()) == 4
         # docs/ingestion.md's job key: a full sync deletes, so its key has the delete scope
-        job_key = client.post(
-            "/api/admin/createApiToken",
-            headers={"Authorization": f"Bearer {token}"},
-            json={
-                "name": "Showcase job",
-                "expiration": "2027-01-02",
-                "scopes": ["search", "write", "delete"],
-            },
-        ).json()["token"]
+        job_key = _new_key(client, token, name="Showcase job", scopes=["search", "write", "delete"])
     # docs/ingestion.md's JDBC job: the SQLite database the seed load built, read through the gateway
     env = {k: v for k, v in os.environ.items() if k != "GATEWAY_DATA_ROOT"}
     env.update(INGEST_API_KEY=job_key, TENANT_ID=TEST_TENANT_ID)

@@ -146,6 +146,16 @@ def test_2000_header_fields_are_refused_before_the_head_ends(served: Served, met
         refused_and_closed(connection, 431)
 
 
+def test_a_large_head_pipelined_behind_a_request_in_one_write_is_refused(served: Served) -> None:
+    # The second head begins in the read that completes the first request: it is measured all the same.
+    first = request("GET", "/livez", {})
+    second = request("GET", "/livez", {"x-big": "a" * (4 * MAX_HEAD_BYTES)})
+    with Connection(served.gateway) as connection:
+        connection.send(first + second)
+        assert connection.response().status == 200
+        refused_and_closed(connection, 431)
+
+
 def test_a_head_at_the_limits_is_served(plain: Served) -> None:
     fields = {f"x-{i}": "a" for i in range(MAX_HEADER_FIELDS - 2)}  # with host and the one below
     fields["x-big"] = "a" * (MAX_HEAD_BYTES - 2000)

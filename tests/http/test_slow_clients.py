@@ -7,14 +7,16 @@ wait for events (an answer, a close), never for a duration: the socket timeout o
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.helpers import GatewayProcess, eventually, replica_env
+from tests.helpers import HTTP_TIMEOUT, GatewayProcess, eventually, replica_env
 from tests.http.raw import (
     SOCKET_TIMEOUT,
     TARGETS,
@@ -94,6 +96,27 @@ def test_slow_bodies_get_408_and_are_closed_while_searches_are_served(
     first = head[: len(head) - len(body)]
     statuses = _while_searching(gateway, key, first, body)
     assert statuses and set(statuses) == {200}
+
+
+def test_a_refused_body_is_counted_as_a_400_and_logs_no_traceback(
+    gateway: GatewayProcess, key: str, target: Target
+) -> None:
+    # The body deadline disconnects the request from the app or the search: that is the client's doing,
+    # a 400 client_disconnected in the metrics, never a 500 with an error and a traceback in the log.
+    body = target.ok_body + b" " * 1000
+    head = request("POST", target.path, {**target.headers(key), "content-type": "application/json"}, body)
+    _trickle(gateway, head[: len(head) - len(body)], body)
+
+    def counted() -> dict[str, float]:
+        text = httpx.get(f"{gateway.url}/metrics", verify=gateway.client_tls(), timeout=HTTP_TIMEOUT).text
+        pattern = (
+            rf'gateway_http_requests_total\{{method="POST",route="{target.path}",status="(\d+)"\}} (\S+)'
+        )
+        return {status: float(count) for status, count in re.findall(pattern, text)}
+
+    eventually(lambda: counted().get("400", 0) >= 1, "the cut-short request counted as a 400")
+    assert "500" not in counted()
+    assert "Traceback" not in gateway.log.read_text()
 
 
 def test_a_connection_that_sends_nothing_gets_408(gateway: GatewayProcess) -> None:

@@ -24,11 +24,17 @@ from gateway.http.bodies import SMALL_BODY_BYTES, read_model
 from gateway.http.deps import AdminDep, ServicesDep
 from gateway.http.openapi import SESSION_SECURITY, errors, request_body, secured, too_large
 
-router = APIRouter(
-    prefix="/api/admin",
-    tags=["API keys"],
-    responses=errors(400, 401, 403, 503, described={401: "Missing, invalid or expired admin token"}),
-)
+
+def key_admin_router() -> APIRouter:
+    """A router for ``/api/admin`` key routes: their prefix, tag and common error answers."""
+    return APIRouter(
+        prefix="/api/admin",
+        tags=["API keys"],
+        responses=errors(400, 401, 403, 503, described={401: "Missing, invalid or expired admin token"}),
+    )
+
+
+router = key_admin_router()
 NO_SUCH_KEY = errors(404, described={404: "No such key"})
 BODY_TOO_LARGE = errors(413, described={413: too_large(SMALL_BODY_BYTES)})
 ADMIN_ONLY = secured(SESSION_SECURITY)

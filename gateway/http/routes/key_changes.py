@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import ConfigDict, Field, StringConstraints
 
 from gateway.auth.key_changes import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS, KeyUpdate
@@ -22,13 +22,10 @@ from gateway.http.routes.admin import (
     KeyReference,
     Restrictions,
     client_address,
+    key_admin_router,
 )
 
-router = APIRouter(
-    prefix="/api/admin",
-    tags=["API keys"],
-    responses=errors(400, 401, 403, 503, described={401: "Missing, invalid or expired admin token"}),
-)
+router = key_admin_router()
 CONFLICT = errors(
     409,
     described={
