@@ -88,13 +88,18 @@ def test_slow_heads_get_408_and_are_closed_while_searches_are_served(
     assert statuses and set(statuses) == {200}
 
 
+def _slow_body(target: Target, key: str) -> tuple[bytes, bytes]:
+    """A request to ``target`` as its head (sent at once) and a body far longer than the deadline lets
+    through (trickled)."""
+    body = target.ok_body + b" " * 1000
+    head = request("POST", target.path, {**target.headers(key), "content-type": "application/json"}, body)
+    return head[: len(head) - len(body)], body
+
+
 def test_slow_bodies_get_408_and_are_closed_while_searches_are_served(
     gateway: GatewayProcess, key: str, target: Target
 ) -> None:
-    body = target.ok_body + b" " * 1000
-    head = request("POST", target.path, {**target.headers(key), "content-type": "application/json"}, body)
-    first = head[: len(head) - len(body)]
-    statuses = _while_searching(gateway, key, first, body)
+    statuses = _while_searching(gateway, key, *_slow_body(target, key))
     assert statuses and set(statuses) == {200}
 
 
@@ -103,9 +108,7 @@ def test_a_refused_body_is_counted_as_a_400_and_logs_no_traceback(
 ) -> None:
     # The body deadline disconnects the request from the app or the search: that is the client's doing,
     # a 400 client_disconnected in the metrics, never a 500 with an error and a traceback in the log.
-    body = target.ok_body + b" " * 1000
-    head = request("POST", target.path, {**target.headers(key), "content-type": "application/json"}, body)
-    _trickle(gateway, head[: len(head) - len(body)], body)
+    _trickle(gateway, *_slow_body(target, key))
 
     def counted() -> dict[str, float]:
         text = httpx.get(f"{gateway.url}/metrics", verify=gateway.client_tls(), timeout=HTTP_TIMEOUT).text
